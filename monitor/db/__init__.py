@@ -1,0 +1,1 @@
+"""Storage: the schema, the engine, migrations, and one module of queries per concern."""

@@ -1,0 +1,174 @@
+"""Destination address policy for outgoing fetches.
+
+A feed URL is untrusted input: a configured (or redirected-to) URL can point
+at the cloud metadata service (``169.254.169.254``), the host itself, or a
+private network. ``AddressGuard`` resolves a host and refuses it when any of
+its addresses falls in a blocked range.
+
+Two ways to apply it:
+
+* ``await guard.check(url)`` resolves and checks before a request. This leaves
+  a DNS-rebinding window: the name may resolve to a harmless address for the
+  check and to a blocked one a moment later, when the HTTP client connects.
+* ``GuardedNetworkBackend(guard)`` plugs into httpcore (the engine under
+  httpx) and closes that window: it resolves once, checks every address, and
+  connects to the checked address itself. ``monitor.fetch`` uses it whenever
+  it builds its own HTTP client; TLS still verifies the certificate against
+  the host name, because httpcore passes the name separately for SNI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import typing
+from collections.abc import Iterable
+
+import httpcore
+import httpx
+
+from monitor.errors import FetchError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class AddressGuard:
+    """Which destination addresses a fetch may connect to.
+
+    Unspecified (``0.0.0.0``, ``::``), multicast and reserved addresses are
+    always refused: no feed lives there. Link-local addresses (which include
+    the cloud metadata service) are refused by default; loopback and private
+    ranges only when asked. IPv4-mapped IPv6 addresses (``::ffff:a.b.c.d``)
+    are judged by the IPv4 address they carry.
+    """
+
+    def __init__(
+        self,
+        block_private: bool = False,
+        block_loopback: bool = False,
+        block_link_local: bool = True,
+    ) -> None:
+        self.block_private = block_private
+        self.block_loopback = block_loopback
+        self.block_link_local = block_link_local
+
+    def __repr__(self) -> str:
+        return (
+            f"AddressGuard(block_private={self.block_private}, "
+            f"block_loopback={self.block_loopback}, block_link_local={self.block_link_local})"
+        )
+
+    def refusal(self, address: str) -> str | None:
+        """Return the kind of a blocked address (e.g. ``"link-local"``), or None if allowed."""
+        ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if ip.is_unspecified:
+            return "unspecified"
+        if ip.is_multicast:
+            return "multicast"
+        if ip.is_link_local:
+            return "link-local" if self.block_link_local else None
+        if ip.is_loopback:
+            return "loopback" if self.block_loopback else None
+        if ip.is_reserved:
+            return "reserved"
+        if ip.is_private and self.block_private:
+            return "private"
+        return None
+
+    def check_addresses(self, host: str, addresses: Iterable[str]) -> None:
+        """Raise a permanent ``FetchError`` if any of ``addresses`` is blocked."""
+        for address in addresses:
+            kind = self.refusal(address)
+            if kind is not None:
+                raise FetchError(
+                    f"fetch: refusing to connect to {kind} address {address} (host '{host}')",
+                    permanent=True,
+                )
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """Resolve ``host`` and return its addresses, in resolver order, once each.
+
+        Raises ``FetchError`` when the name does not resolve or when any of its
+        addresses is blocked (all must pass, so a name cannot smuggle a blocked
+        address in beside an allowed one).
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchError(f"fetch: cannot resolve host '{host}'") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if not addresses:
+            raise FetchError(f"fetch: cannot resolve host '{host}'")
+        self.check_addresses(host, addresses)
+        return addresses
+
+    async def check(self, url: str) -> None:
+        """Resolve the host of ``url`` and raise ``FetchError`` if it may not be fetched.
+
+        Contract: returns None when every address of the host is allowed. The
+        check happens before connecting, so it leaves a DNS-rebinding window;
+        ``GuardedNetworkBackend`` enforces the same policy at connect time.
+        """
+        parsed = httpx.URL(url)
+        if not parsed.host:
+            raise FetchError(f"fetch: no host in URL {url!r}", permanent=True)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        await self.resolve(parsed.host, port)
+
+
+class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that connects only to addresses the guard allows.
+
+    It resolves the host itself, checks every address, then connects to the
+    checked addresses in resolver order until one answers. Errors from the
+    guard propagate as ``FetchError`` through httpx unchanged.
+    """
+
+    def __init__(self, guard: AddressGuard, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._guard = guard
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[typing.Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await self._guard.resolve(host, port)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host!r} took longer than {timeout}s") from None
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectTimeout:
+                raise
+            except httpcore.ConnectError as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[typing.Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise FetchError(f"fetch: refusing to connect to unix socket {path!r}", permanent=True)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)

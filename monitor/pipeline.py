@@ -1,0 +1,241 @@
+"""One polling pass: lease due feeds, fetch, parse, normalize, store (with matching and outbox).
+
+``Poller.poll()`` is what ``monitor poll --once`` and each scheduler tick run.
+Network I/O is async (one shared ``Fetcher``); the CPU- and database-bound
+part of a feed (parse → normalize → ingest) runs in a small thread pool so
+fetching goes on meanwhile. One broken feed never stops the others: every
+failure is recorded on its own feed row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from monitor.clock import Clock
+from monitor.db import feeds as feeds_db
+from monitor.db.feeds import FeedState
+from monitor.db.ingest import IngestOptions, IngestResult, Matcher, Router, ingest
+from monitor.errors import FetchError, MonitorError, ParseError
+from monitor.fetch import Fetcher, FetchResult, Validators
+from monitor.fingerprint import Fingerprinter
+from monitor.normalize import normalize
+from monitor.parse import parse_feed
+from monitor.polling import next_poll_after_error, next_poll_after_success
+
+log = logging.getLogger("monitor.pipeline")
+
+
+@dataclass
+class FeedOutcome:
+    """What happened to one feed in a pass."""
+
+    name: str
+    status: str  # ok | not_modified | unchanged | failed
+    error: str | None = None
+    new_stories: int = 0
+    matches: int = 0
+
+
+@dataclass
+class PollSummary:
+    """Counts for one pass, plus every failed feed with its error."""
+
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def new_stories(self) -> int:
+        return sum(o.new_stories for o in self.outcomes)
+
+    @property
+    def matches(self) -> int:
+        return sum(o.matches for o in self.outcomes)
+
+    def line(self) -> str:
+        return (
+            f"{len(self.outcomes)} feeds: {self.count('ok')} ok, "
+            f"{self.count('not_modified') + self.count('unchanged')} not modified, "
+            f"{len(self.failed)} failed; {self.new_stories} new stories, {self.matches} matches"
+        )
+
+
+class Poller:
+    """Polls feeds into the database. Build once, call ``poll()`` per pass.
+
+    ``matcher`` is the compiled rule set's match function; ``router`` maps a
+    rule id to its alert destinations. Time comes from ``clock``.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        fetcher: Fetcher,
+        fingerprinter: Fingerprinter,
+        matcher: Matcher,
+        router: Router,
+        options: IngestOptions,
+        clock: Clock,
+        owner: str,
+        max_backoff: float = 6 * 3600.0,
+        lease_seconds: float = 300.0,
+        batch_size: int = 200,
+        threads: int = 4,
+        rng: random.Random | None = None,
+        on_feed_done: Callable[[FeedOutcome], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.fetcher = fetcher
+        self.fingerprinter = fingerprinter
+        self.matcher = matcher
+        self.router = router
+        self.options = options
+        self.clock = clock
+        self.owner = owner
+        self.max_backoff = max_backoff
+        self.lease_seconds = lease_seconds
+        self.batch_size = batch_size
+        self.rng = rng or random.Random()
+        self.on_feed_done = on_feed_done
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ingest")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    async def poll(self, *, due_only: bool = True, names: Sequence[str] | None = None) -> PollSummary:
+        """Poll every due feed (or all enabled ones, or the named ones) once; returns the summary."""
+        summary = PollSummary()
+        started = self.clock.now()
+        done: set[int] = set()
+        while True:
+            batch = await asyncio.get_running_loop().run_in_executor(
+                self._pool, self._lease, started, due_only, names, done
+            )
+            if not batch:
+                break
+            done.update(f.id for f in batch)
+            results = await asyncio.gather(*(self._poll_one(f) for f in batch))
+            summary.outcomes.extend(results)
+            if names is not None or not due_only:
+                # one pass over the chosen feeds: stop when all have been taken
+                if len(batch) < self.batch_size:
+                    break
+        return summary
+
+    def _lease(
+        self, started: datetime, due_only: bool, names: Sequence[str] | None, done: set[int]
+    ) -> list[FeedState]:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            leased = feeds_db.lease_feeds(
+                conn, now=now, owner=self.owner, lease=self.lease_seconds, limit=self.batch_size,
+                due_only=due_only, names=names, exclude_polled_since=None if due_only else started,
+            )
+        return [f for f in leased if f.id not in done]
+
+    async def _poll_one(self, feed: FeedState) -> FeedOutcome:
+        try:
+            result = await self.fetcher.fetch(feed.url, Validators(feed.etag, feed.last_modified))
+        except FetchError as exc:
+            outcome = await self._run(self._record_error, feed, str(exc), exc.status, exc.retry_after)
+        except Exception as exc:  # noqa: BLE001 - one feed's bug must not stop the pass
+            log.exception("fetch crashed", extra={"feed": feed.name})
+            outcome = await self._run(self._record_error, feed, f"fetch: unexpected {type(exc).__name__}", None, None)
+        else:
+            outcome = await self._run(self._process, feed, result)
+        if self.on_feed_done:
+            self.on_feed_done(outcome)
+        return outcome
+
+    async def _run(self, fn: Callable[..., FeedOutcome], *args: object) -> FeedOutcome:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _process(self, feed: FeedState, result: FetchResult) -> FeedOutcome:
+        now = self.clock.now()
+        if result.not_modified:
+            return self._record_unchanged(feed, result, now, "not_modified")
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if feed.backlog_done and body_hash == feed.body_hash:
+            return self._record_unchanged(feed, result, now, "unchanged")
+        try:
+            parsed = parse_feed(result.body, url=result.url, headers=result.headers)
+            stories = [
+                normalize(e, feed=parsed, feed_name=feed.name, feed_url=result.url, seen_at=now, tags=feed.tags)
+                for e in parsed.entries
+            ]
+        except ParseError as exc:
+            return self._record_error(feed, str(exc), result.status, None)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("parse crashed", extra={"feed": feed.name})
+            return self._record_error(feed, f"parse: unexpected {type(exc).__name__}: {exc}", result.status, None)
+        matcher = self.matcher if feed.backlog_done else None
+        try:
+            with self.engine.begin() as conn:
+                stored: IngestResult = ingest(
+                    conn, feed_id=feed.id, stories=stories, now=now, fingerprinter=self.fingerprinter,
+                    matcher=matcher, router=self.router, options=self.options,
+                )
+                feeds_db.record_success(
+                    conn, feed.id, now=now,
+                    next_poll_at=next_poll_after_success(
+                        now, feed.interval, ttl_minutes=parsed.ttl_minutes, max_age=result.max_age,
+                        retry_after=result.retry_after,
+                    ),
+                    http_status=result.status, not_modified=False, etag=result.etag,
+                    last_modified=result.last_modified, body_hash=body_hash,
+                    new_url=result.permanent_redirect_to, bozo=parsed.bozo,
+                )
+                feeds_db.note_new_stories(conn, feed.id, now=now, count=stored.new_stories, previous=feed.last_new_at)
+        except MonitorError as exc:
+            return self._record_error(feed, str(exc), result.status, None)
+        log.info(
+            "polled",
+            extra={"feed": feed.name, "new_stories": stored.new_stories, "matches": stored.matches, "entries": stored.seen},
+        )
+        return FeedOutcome(feed.name, "ok", new_stories=stored.new_stories, matches=stored.matches)
+
+    def _record_unchanged(self, feed: FeedState, result: FetchResult, now: datetime, status: str) -> FeedOutcome:
+        with self.engine.begin() as conn:
+            feeds_db.record_success(
+                conn, feed.id, now=now,
+                next_poll_at=next_poll_after_success(now, feed.interval, max_age=result.max_age, retry_after=result.retry_after),
+                http_status=result.status, not_modified=True, etag=None, last_modified=None, body_hash=None,
+                new_url=result.permanent_redirect_to,
+            )
+        return FeedOutcome(feed.name, status)
+
+    def _record_error(
+        self, feed: FeedState, message: str, status: int | None, retry_after: float | None
+    ) -> FeedOutcome:
+        now = self.clock.now()
+        count = feed.error_count + 1
+        with self.engine.begin() as conn:
+            feeds_db.record_error(
+                conn, feed.id, now=now, message=message, http_status=status,
+                next_poll_at=next_poll_after_error(
+                    now, feed.interval, count, max_backoff=self.max_backoff, retry_after=retry_after, rng=self.rng
+                ),
+            )
+        log.warning("poll failed: %s", message, extra={"feed": feed.name, "feed_url": feed.url})
+        return FeedOutcome(feed.name, "failed", error=message)
+
+
+def lease_timeout(deadline: float) -> float:
+    """How long a lease must last: longer than one fetch and store can take."""
+    return max(120.0, deadline * 2 + 60.0)
+
