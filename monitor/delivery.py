@@ -1,0 +1,385 @@
+"""The outbox: claim pending deliveries, send them, record the result.
+
+Guarantees:
+
+- A delivery row exists before anything is sent (written with the story).
+- Claiming is an atomic conditional UPDATE (``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL), so two workers never send the same row.
+- The row is marked ``sent`` (with Slack channel and ``ts``) right after
+  Slack answers. If the process dies between Slack's answer and that commit,
+  the row's lease lapses and it is sent again: at-least-once, with a window
+  of one message per crash. Nothing is ever lost.
+- Transient failures (timeouts, 5xx, 429) back off exponentially with
+  jitter (429 waits ``Retry-After``); the rows behind a failed one for the
+  same destination wait with it, so alerts go out in order.
+- Permanent failures (bad token, unknown channel, dead webhook) are marked
+  ``failed`` and logged once with what to do, never retried in a loop.
+- Storm guard: rows folded at ingest time become one summary message per
+  rule and destination ("…and 37 more matches for rule X").
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+
+from monitor.clock import Clock
+from monitor.db.schema import DeliveryRow, Feed, FollowupRow, MatchRow, Sighting, StoryRow
+from monitor.db.sql import supports_skip_locked
+from monitor.errors import DeliveryError
+from monitor.model import Alert, Rule
+from monitor.notify.base import Notifier, SentRef
+from monitor.notify.message import escape_mrkdwn, link_url, trim
+
+log = logging.getLogger("monitor.delivery")
+
+deliveries = DeliveryRow.__table__
+followups = FollowupRow.__table__
+stories = StoryRow.__table__
+sightings = Sighting.__table__
+feeds = Feed.__table__
+matches = MatchRow.__table__
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    lease: float = 120.0
+    base_backoff: float = 30.0
+    max_backoff: float = 3600.0
+    max_attempts: int = 0  # 0: transient errors are retried until they succeed
+    channel_interval: float = 1.0  # at most one message a second per channel
+    storm_summary_after: float = 600.0  # folded rows wait this long to be summarized together
+    followups: str = "thread"
+
+
+@dataclass
+class DeliverySummary:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    summaries: int = 0
+    followups: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Deliverer:
+    """Sends what the outbox holds through one ``Notifier``."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        notifier: Notifier,
+        rules: Mapping[str, Rule],
+        clock: Clock,
+        owner: str,
+        options: DeliveryOptions = DeliveryOptions(),
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.notifier = notifier
+        self.rules = dict(rules)
+        self.clock = clock
+        self.owner = owner
+        self.options = options
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self._last_sent: dict[str | None, float] = {}
+        self._reported_permanent: set[str] = set()
+
+    # ---- public -------------------------------------------------------------------------
+
+    def run_once(self, limit: int = 100) -> DeliverySummary:
+        """Send everything due now (up to ``limit`` alerts), then storm summaries and follow-ups."""
+        summary = DeliverySummary()
+        self._send_alerts(limit, summary)
+        self._send_storm_summaries(summary)
+        self._send_followups(limit, summary)
+        return summary
+
+    def pending_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(deliveries).where(deliveries.c.status.in_(("pending", "sending")))
+            ).scalar_one()
+
+    # ---- alerts -------------------------------------------------------------------------
+
+    def _claim(self, limit: int) -> list[int]:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            stmt = (
+                select(deliveries.c.id)
+                .where(
+                    or_(
+                        and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now),
+                        and_(deliveries.c.status == "sending", deliveries.c.lease_until < now),
+                    )
+                )
+                .order_by(deliveries.c.id)
+                .limit(limit)
+            )
+            if supports_skip_locked(conn):
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = [r[0] for r in conn.execute(stmt)]
+            if ids:
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(ids))
+                    .values(status="sending", lease_owner=self.owner, lease_until=now + timedelta(seconds=self.options.lease))
+                )
+        return ids
+
+    def _send_alerts(self, limit: int, summary: DeliverySummary) -> None:
+        ids = self._claim(limit)
+        blocked: dict[str, datetime] = {}  # destination → when its failed row retries
+        for delivery_id in ids:
+            row, alert = self._load_alert(delivery_id)
+            if row is None or alert is None:
+                continue
+            if row.destination in blocked:
+                self._release(delivery_id, blocked[row.destination])
+                continue
+            self._pace(alert.channel)
+            try:
+                ref = self.notifier.send(alert)
+            except DeliveryError as exc:
+                retry_at = self._failed(row, exc, summary)
+                if retry_at is not None:
+                    blocked[row.destination] = retry_at
+                continue
+            except Exception as exc:  # noqa: BLE001 - a notifier bug is a transient failure, recorded
+                log.exception("notifier crashed", extra={"delivery": delivery_id})
+                retry_at = self._failed(row, DeliveryError(f"notify: unexpected {type(exc).__name__}"), summary)
+                if retry_at is not None:
+                    blocked[row.destination] = retry_at
+                continue
+            self._sent(delivery_id, ref)
+            summary.sent += 1
+            log.info("alert sent", extra={"delivery": delivery_id, "rule": row.rule_id, "story": row.story_id})
+
+    def _pace(self, channel: str | None) -> None:
+        last = self._last_sent.get(channel)
+        if last is not None:
+            wait = self.options.channel_interval - (time.monotonic() - last)
+            if wait > 0:
+                self.sleep(wait)
+        self._last_sent[channel] = time.monotonic()
+
+    def _load_alert(self, delivery_id: int) -> tuple[object | None, Alert | None]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    deliveries.c.id, deliveries.c.rule_id, deliveries.c.destination, deliveries.c.channel,
+                    deliveries.c.attempts, deliveries.c.story_id, deliveries.c.cluster_id,
+                    stories.c.title, stories.c.summary, stories.c.url, stories.c.source, stories.c.published_at,
+                    matches.c.terms,
+                )
+                .join(stories, stories.c.id == deliveries.c.story_id)
+                .join(matches, matches.c.id == deliveries.c.match_id)
+                .where(deliveries.c.id == delivery_id)
+            ).first()
+            if row is None:
+                return None, None
+            also = self._also_seen_in(conn, row.cluster_id, row.source)
+        rule = self.rules.get(row.rule_id)
+        alert = Alert(
+            delivery_id=row.id, rule_id=row.rule_id, rule_name=rule.name if rule else row.rule_id,
+            severity=rule.severity if rule else "normal", title=row.title, summary=row.summary, url=row.url,
+            source=row.source, published=row.published_at, terms=tuple(row.terms or ()), channel=row.channel,
+            also_seen_in=tuple(also),
+        )
+        return row, alert
+
+    @staticmethod
+    def _also_seen_in(conn: object, cluster_id: int, own_source: str) -> list[str]:
+        rows = conn.execute(  # type: ignore[attr-defined]
+            select(feeds.c.name, func.min(sightings.c.seen_at).label("first"))
+            .select_from(sightings.join(stories, stories.c.id == sightings.c.story_id).join(feeds, feeds.c.id == sightings.c.feed_id))
+            .where(stories.c.cluster_id == cluster_id)
+            .group_by(feeds.c.name)
+            .order_by("first")
+        )
+        return [r.name for r in rows if r.name != own_source]
+
+    def _sent(self, delivery_id: int, ref: SentRef) -> None:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(
+                    status="sent", channel=ref.channel, ts=ref.ts, sent_at=now, attempts=deliveries.c.attempts + 1,
+                    last_error=None, lease_owner=None, lease_until=None,
+                )
+            )
+
+    def _release(self, delivery_id: int, when: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(status="pending", next_attempt_at=when, lease_owner=None, lease_until=None)
+            )
+
+    def _backoff(self, attempts: int, retry_after: float | None) -> float:
+        delay = min(self.options.base_backoff * 2 ** max(0, attempts - 1), self.options.max_backoff)
+        delay *= self.rng.uniform(0.8, 1.2)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+    def _failed(self, row: object, exc: DeliveryError, summary: DeliverySummary) -> datetime | None:
+        """Record a failed attempt; returns when it will be retried (None: never)."""
+        now = self.clock.now()
+        attempts = row.attempts + 1  # type: ignore[attr-defined]
+        give_up = exc.permanent or (self.options.max_attempts and attempts >= self.options.max_attempts)
+        retry_at = None if give_up else now + timedelta(seconds=self._backoff(attempts, exc.retry_after))
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == row.id)  # type: ignore[attr-defined]
+                .values(
+                    status="failed" if give_up else "pending", attempts=attempts, last_error=str(exc)[:2000],
+                    next_attempt_at=retry_at or now, lease_owner=None, lease_until=None,
+                )
+            )
+        summary.errors.append(str(exc))
+        if give_up:
+            summary.failed += 1
+            key = f"{row.destination}:{exc}"  # type: ignore[attr-defined]
+            if key not in self._reported_permanent:
+                self._reported_permanent.add(key)
+                log.error("alert failed permanently: %s", exc, extra={"delivery": row.id, "rule": row.rule_id})  # type: ignore[attr-defined]
+        else:
+            summary.retried += 1
+            log.warning("alert will be retried: %s", exc, extra={"delivery": row.id, "rule": row.rule_id})  # type: ignore[attr-defined]
+        return retry_at
+
+    # ---- storm summaries ----------------------------------------------------------------
+
+    def _send_storm_summaries(self, summary: DeliverySummary) -> None:
+        now = self.clock.now()
+        ripe = now - timedelta(seconds=self.options.storm_summary_after)
+        with self.engine.connect() as conn:
+            groups = conn.execute(
+                select(deliveries.c.rule_id, deliveries.c.destination, func.min(deliveries.c.channel).label("channel"))
+                .where(deliveries.c.status == "folded")
+                .group_by(deliveries.c.rule_id, deliveries.c.destination)
+                .having(func.min(deliveries.c.created_at) <= ripe)
+            ).all()
+        for g in groups:
+            with self.engine.begin() as conn:
+                stmt = select(deliveries.c.id).where(
+                    deliveries.c.status == "folded", deliveries.c.rule_id == g.rule_id, deliveries.c.destination == g.destination
+                )
+                if supports_skip_locked(conn):
+                    stmt = stmt.with_for_update(skip_locked=True)
+                ids = [r[0] for r in conn.execute(stmt)]
+                if not ids:
+                    continue
+                conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status="summarizing", lease_until=now))
+            rule = self.rules.get(g.rule_id)
+            name = rule.name if rule else g.rule_id
+            text = (
+                f"…and {len(ids)} more matches for rule *{escape_mrkdwn(name)}* "
+                f"(alert storm guard: more than the hourly limit). They are in the daily digest."
+            )
+            try:
+                self._pace(g.channel)
+                self.notifier.send_text(g.channel, text)
+            except DeliveryError as exc:
+                status = "failed" if exc.permanent else "folded"
+                with self.engine.begin() as conn:
+                    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status=status, last_error=str(exc)[:2000]))
+                summary.errors.append(str(exc))
+                continue
+            with self.engine.begin() as conn:
+                conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status="summarized", sent_at=now))
+            summary.summaries += 1
+
+    # ---- follow-ups ---------------------------------------------------------------------
+
+    def _send_followups(self, limit: int, summary: DeliverySummary) -> None:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            stmt = (
+                select(followups.c.id)
+                .join(deliveries, deliveries.c.id == followups.c.delivery_id)
+                .where(
+                    followups.c.status == "pending", followups.c.next_attempt_at <= now,
+                    deliveries.c.status == "sent", or_(followups.c.lease_until.is_(None), followups.c.lease_until < now),
+                )
+                .order_by(followups.c.id)
+                .limit(limit)
+            )
+            if supports_skip_locked(conn):
+                stmt = stmt.with_for_update(skip_locked=True, of=followups)
+            ids = [r[0] for r in conn.execute(stmt)]
+            if not ids:
+                return
+            conn.execute(
+                update(followups).where(followups.c.id.in_(ids)).values(lease_until=now + timedelta(seconds=self.options.lease))
+            )
+            rows = conn.execute(
+                select(
+                    followups.c.id, followups.c.delivery_id, followups.c.attempts, deliveries.c.channel, deliveries.c.ts,
+                    feeds.c.name.label("feed"), stories.c.title, stories.c.url,
+                )
+                .join(deliveries, deliveries.c.id == followups.c.delivery_id)
+                .join(sightings, sightings.c.id == followups.c.sighting_id)
+                .join(feeds, feeds.c.id == sightings.c.feed_id)
+                .join(stories, stories.c.id == sightings.c.story_id)
+                .where(followups.c.id.in_(ids))
+                .order_by(followups.c.id)
+            ).all()
+        by_delivery: dict[int, list[object]] = {}
+        for r in rows:
+            by_delivery.setdefault(r.delivery_id, []).append(r)
+        for delivery_id, group in by_delivery.items():
+            first = group[0]
+            ref = SentRef(channel=first.channel, ts=first.ts)  # type: ignore[attr-defined]
+            try:
+                self._pace(ref.channel)
+                if self.options.followups == "update":
+                    _, alert = self._load_alert(delivery_id)
+                    if alert is not None:
+                        self.notifier.update(ref, alert)
+                else:
+                    sources = ", ".join(dict.fromkeys(escape_mrkdwn(g.feed) for g in group))  # type: ignore[attr-defined]
+                    links = "; ".join(_story_link(g.url, g.title) for g in group)  # type: ignore[attr-defined]
+                    self.notifier.reply(ref, f"Also reported by {sources}: {links}")
+            except DeliveryError as exc:
+                ids_ = [g.id for g in group]  # type: ignore[attr-defined]
+                attempts = first.attempts + 1  # type: ignore[attr-defined]
+                status = "failed" if exc.permanent else "pending"
+                when = now + timedelta(seconds=self._backoff(attempts, exc.retry_after))
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(followups)
+                        .where(followups.c.id.in_(ids_))
+                        .values(status=status, attempts=attempts, last_error=str(exc)[:2000], next_attempt_at=when, lease_until=None)
+                    )
+                summary.errors.append(str(exc))
+                continue
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(followups)
+                    .where(followups.c.id.in_([g.id for g in group]))  # type: ignore[attr-defined]
+                    .values(status="sent", attempts=followups.c.attempts + 1, lease_until=None)
+                )
+            summary.followups += len(group)
+
+
+def _story_link(url: str, title: str) -> str:
+    """``<url|title>`` in mrkdwn, or the escaped title alone when the URL must not be linked."""
+    label = trim(escape_mrkdwn(title), 150, escaped=True)
+    safe = link_url(url)
+    return f"<{safe}|{label}>" if safe else label
