@@ -217,7 +217,7 @@ def note_new_stories(conn: Connection, feed_id: int, *, now: datetime, count: in
     """Track when a feed last brought something new, and its usual gap (EWMA), for staleness."""
     if count <= 0:
         return
-    values: dict[str, object] = {"last_new_at": now, "ops_alerted": None}
+    values: dict[str, object] = {"last_new_at": now}
     if previous is not None:
         gap = (now - previous).total_seconds()
         values["mean_gap"] = func.coalesce(feeds.c.mean_gap * 0.8 + gap * 0.2, gap)
@@ -269,3 +269,12 @@ def feed_health(conn: Connection) -> list[FeedHealth]:
             )
         )
     return out
+
+
+def mark_ops_alerted(conn: Connection, name: str, flag: str | None) -> None:
+    """Remember that the ops channel was told about ``flag`` for this feed (once per episode)."""
+    conn.execute(update(feeds).where(feeds.c.name == name).values(ops_alerted=flag))
+
+
+def ops_alerted(conn: Connection) -> dict[str, str | None]:
+    return {r.name: r.ops_alerted for r in conn.execute(select(feeds.c.name, feeds.c.ops_alerted))}

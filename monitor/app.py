@@ -1,0 +1,177 @@
+"""The composition root: builds every object from settings and config, once, at the edge.
+
+Nothing below this module reads the environment or the config files; they
+receive what ``build_app`` made. Tests build the same objects with their own
+clock, notifier and servers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from sqlalchemy import Engine
+
+from monitor.clock import Clock, SystemClock
+from monitor.config import Config, load_config
+from monitor.db.engine import make_engine
+from monitor.db.feeds import SyncReport, sync_feeds
+from monitor.db.ingest import IngestOptions
+from monitor.db.migrate import upgrade
+from monitor.delivery import Deliverer, DeliveryOptions
+from monitor.digest.config import DigestConfig
+from monitor.digest.smtp import SmtpSender, SmtpSettings
+from monitor.digests import DigestRunner
+from monitor.errors import ConfigError
+from monitor.fetch import Fetcher, FetchLimits
+from monitor.fingerprint import Fingerprinter
+from monitor.model import Rule
+from monitor.netguard import AddressGuard
+from monitor.notify.base import Notifier
+from monitor.notify.factory import build_notifier
+from monitor.pipeline import Poller, lease_timeout
+from monitor.query import RuleSet, compile_rules, load_rules
+from monitor.settings import Settings
+
+
+def worker_id(settings: Settings) -> str:
+    """A name for this process in leases and logs: host, pid and a random suffix."""
+    return settings.worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def load_ruleset(settings: Settings, files: Sequence[str] = ()) -> tuple[list[Rule], RuleSet]:
+    """Load and compile the rules folder; raises ConfigError listing every broken rule."""
+    rules, problems = load_rules(settings.rules_dir)
+    if problems:
+        raise ConfigError(problems)
+    return rules, compile_rules(rules)
+
+
+@dataclass
+class App:
+    """Everything a command needs, built once."""
+
+    settings: Settings
+    config: Config
+    engine: Engine
+    clock: Clock
+    owner: str
+    rules: list[Rule]
+    ruleset: RuleSet
+    notifier: Notifier
+    fingerprinter: Fingerprinter = field(default_factory=Fingerprinter)
+
+    # ---- routing ----
+
+    def destinations(self, rule_id: str) -> list[tuple[str, str | None]]:
+        """Where alerts for ``rule_id`` go: one destination per rule for now."""
+        rule = self.rules_by_id.get(rule_id)
+        kind = self.notifier.name
+        if kind == "slack":
+            channel = (rule.channel if rule else None) or self.settings.slack_channel
+            return [(f"slack:{channel or '-'}", channel)]
+        return [(kind, rule.channel if rule else None)]
+
+    @property
+    def rules_by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    def reload_rules(self) -> None:
+        """Re-read the rules folder; on error the running rules stay (raises ConfigError)."""
+        rules, ruleset = load_ruleset(self.settings)
+        self.rules, self.ruleset = rules, ruleset
+
+    def match(self, story):  # type: ignore[no-untyped-def]
+        return self.ruleset.match(story)
+
+    # ---- builders ----
+
+    def sync(self) -> SyncReport:
+        with self.engine.begin() as conn:
+            return sync_feeds(conn, self.config.feeds, self.clock.now())
+
+    def fetcher(self) -> Fetcher:
+        d = self.config.defaults
+        limits = FetchLimits(
+            connect_timeout=min(10.0, d.timeout), read_timeout=d.timeout, deadline=d.deadline,
+            max_bytes=d.max_body_size, max_redirects=d.max_redirects, user_agent=d.user_agent,
+        )
+        guard = AddressGuard(
+            block_private=d.block_private, block_loopback=d.block_loopback, block_link_local=d.block_link_local
+        )
+        return Fetcher(limits, concurrency=d.concurrency, per_host=d.per_host, guard=guard, clock=self.clock)
+
+    def poller(self, fetcher: Fetcher) -> Poller:
+        d = self.config.defaults
+        return Poller(
+            engine=self.engine, fetcher=fetcher, fingerprinter=self.fingerprinter, matcher=self.match,
+            router=self.destinations, options=self.ingest_options(), clock=self.clock, owner=self.owner,
+            max_backoff=d.max_backoff, lease_seconds=lease_timeout(d.deadline), batch_size=max(50, d.concurrency * 4),
+        )
+
+    def ingest_options(self) -> IngestOptions:
+        return IngestOptions(
+            window=self.config.dedup.window, threshold=self.config.dedup.threshold,
+            storm_limit=self.config.alerts.storm_limit, followups=self.config.alerts.followups,
+        )
+
+    def smtp_sender(self) -> SmtpSender | None:
+        """The SMTP sender from MONITOR_SMTP_*, or None when no host is set."""
+        s = self.settings.smtp
+        if not s.host:
+            return None
+        return SmtpSender(SmtpSettings(host=s.host, port=s.port, username=s.username, password=s.password, security=s.security))
+
+    def digest_runner(self, config: DigestConfig) -> DigestRunner:
+        return DigestRunner(
+            engine=self.engine, config=config, rules=self.rules_by_id, clock=self.clock,
+            sender=self.smtp_sender(), owner=self.owner,
+        )
+
+    def deliverer(self) -> Deliverer:
+        a = self.config.alerts
+        return Deliverer(
+            engine=self.engine, notifier=self.notifier, rules=self.rules_by_id, clock=self.clock, owner=self.owner,
+            options=DeliveryOptions(max_attempts=a.max_attempts, channel_interval=a.channel_interval, followups=a.followups),
+        )
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    out: TextIO | None = None,
+    notifier: Notifier | None = None,
+    pool_size: int | None = None,
+) -> App:
+    """Read config and rules (raising ConfigError on any problem), open and migrate the database."""
+    problems = []
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        config = None
+    try:
+        rules, ruleset = load_ruleset(settings)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems or config is None:
+        raise ConfigError(problems)
+    engine = make_engine(settings.database_url, pool_size=pool_size or max(5, min(config.defaults.concurrency // 5, 20)))
+    if migrate:
+        upgrade(engine)
+    if notifier is None:
+        notifier = build_notifier(
+            bot_token=settings.slack_bot_token, default_channel=settings.slack_channel,
+            webhook_url=settings.slack_webhook_url, api_url=settings.slack_api_url, out=out or sys.stdout,
+        )
+    return App(
+        settings=settings, config=config, engine=engine, clock=clock or SystemClock(), owner=worker_id(settings),
+        rules=rules, ruleset=ruleset, notifier=notifier,
+    )

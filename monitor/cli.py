@@ -1,0 +1,254 @@
+"""The ``monitor`` command: the edge where settings, config and objects are built.
+
+Exit codes: 0 when the command ran (``poll`` even if some feeds failed: the
+summary says which), 1 for invalid config or rules, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import __version__
+from monitor.app import App, build_app
+from monitor.errors import ConfigError, MonitorError
+from monitor.logs import setup_logging
+from monitor.settings import Settings
+
+
+class Context:
+    """What the group options decided, shared with every subcommand."""
+
+    def __init__(self, config: str | None, rules: str | None, log_level: str, log_format: str) -> None:
+        self.config = config
+        self.rules = rules
+        self.log_level = log_level
+        self.log_format = log_format
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = Settings.from_env(config=self.config, rules=self.rules)
+            except ConfigError as exc:
+                fail(exc)
+            setup_logging(level=self.log_level, fmt=self.log_format, secrets=self._settings.secrets())
+        return self._settings
+
+    def app(self, **kwargs: Any) -> App:
+        try:
+            return build_app(self.settings, **kwargs)
+        except ConfigError as exc:
+            fail(exc)
+        except MonitorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+def fail(exc: ConfigError) -> None:
+    click.echo(f"{len(exc.problems)} problem(s) found:", err=True)
+    for p in exc.problems:
+        click.echo(f"  {p}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", envvar="MONITOR_CONFIG", help="feeds.toml to read (default ./feeds.toml).")
+@click.option("--rules", "rules", envvar="MONITOR_RULES", help="Rules folder (default: rules/ beside the config).")
+@click.option("--log-level", default="INFO", show_default=True, type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.version_option(__version__, prog_name="monitor")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, rules: str | None, log_level: str, log_format: str) -> None:
+    """Media monitor: polls news feeds, matches rules, alerts once per story."""
+    ctx.obj = Context(config, rules, log_level, log_format)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+# ---- run / poll ------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+def run(obj: Context) -> None:
+    """Run the service (polling, alerts, digest) until SIGTERM or SIGINT."""
+    from monitor.service import InstanceLock, Service
+
+    lock = InstanceLock(obj.settings.database_url)
+    try:
+        lock.acquire()
+    except ConfigError as exc:
+        fail(exc)
+    app = obj.app()
+    try:
+        asyncio.run(Service(app).run())
+    finally:
+        lock.release()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One pass, then exit (the default; kept for scripts).")
+@click.option("--all", "all_", is_flag=True, help="Poll every enabled feed, due or not.")
+@click.option("--feed", "feeds", multiple=True, help="Poll only this feed (by name); repeatable.")
+@click.option("--no-deliver", is_flag=True, help="Store and match, but leave alerts pending.")
+@click.pass_obj
+def poll(obj: Context, once: bool, all_: bool, feeds: tuple[str, ...], no_deliver: bool) -> None:
+    """Poll due feeds once, store, match, deliver pending alerts, and exit."""
+    app = obj.app()
+    app.sync()
+    known = {f.name for f in app.config.feeds}
+    unknown = [n for n in feeds if n not in known]
+    if unknown:
+        raise click.UsageError(f"unknown feed(s): {', '.join(unknown)} (see `monitor feeds`)")
+    summary = asyncio.run(_poll_once(app, all_=all_ or bool(feeds), names=list(feeds) or None))
+    click.echo(summary.line())
+    for o in summary.failed:
+        click.echo(f"  failed: {o.name}: {o.error}")
+    if not no_deliver:
+        result = app.deliverer().run_once(limit=10_000)
+        click.echo(f"alerts: {result.sent} sent, {result.retried} to retry, {result.failed} failed")
+
+
+async def _poll_once(app: App, *, all_: bool, names: list[str] | None):  # type: ignore[no-untyped-def]
+    from monitor.progress import Progress
+
+    fetcher = app.fetcher()
+    progress = Progress(sys.stderr)
+    poller = app.poller(fetcher)
+    poller.on_feed_done = progress.advance
+    try:
+        return await poller.poll(due_only=not all_, names=names)
+    finally:
+        progress.close()
+        poller.close()
+        await fetcher.aclose()
+
+
+# ---- check -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+def check(obj: Context) -> None:
+    """Validate feeds.toml and every rule; print each problem with file and position."""
+    from monitor.checks import run_checks
+
+    problems, summary = run_checks(obj.settings)
+    for p in problems:
+        click.echo(str(p))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo(summary)
+
+
+# ---- db --------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: Context) -> None:
+    """Apply every pending migration."""
+    from monitor.db.engine import make_engine
+    from monitor.db.migrate import current_revision, upgrade
+
+    engine = make_engine(obj.settings.database_url)
+    upgrade(engine)
+    click.echo(f"database at revision {current_revision(engine)}")
+
+
+@db.command("current")
+@click.pass_obj
+def db_current(obj: Context) -> None:
+    """Print the database's revision and the newest one."""
+    from monitor.db.engine import make_engine
+    from monitor.db.migrate import current_revision, head_revision
+
+    engine = make_engine(obj.settings.database_url)
+    click.echo(f"current: {current_revision(engine)}  head: {head_revision(engine)}")
+
+
+# ---- feeds -----------------------------------------------------------------------------
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def feeds(ctx: click.Context, as_json: bool) -> None:
+    """Feed health; `feeds import OPML` and `feeds export` for feed lists."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.db.feeds import feed_health
+    from monitor.feedsview import feed_json, feed_table
+
+    obj: Context = ctx.obj
+    app = obj.app()
+    app.sync()
+    with app.engine.connect() as conn:
+        rows = feed_health(conn)
+    now = app.clock.now()
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(feed_json(r, now, app.config.ops), ensure_ascii=False))
+    else:
+        click.echo(feed_table(rows, now, app.config.ops))
+
+
+@feeds.command("import")
+@click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tag", "tags", multiple=True, help="Tag every imported feed.")
+@click.pass_obj
+def feeds_import(obj: Context, opml: Path, tags: tuple[str, ...]) -> None:
+    """Add the feeds of an OPML file to feeds.toml (existing URLs are skipped)."""
+    from monitor.opml import append_feeds, read_opml
+
+    try:
+        found = read_opml(opml.read_bytes(), source=str(opml))
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from None
+    added, skipped = append_feeds(obj.settings.config_path, found, tags=tags)
+    click.echo(f"{added} feeds added to {obj.settings.config_path}, {skipped} already there")
+
+
+@feeds.command("export")
+@click.pass_obj
+def feeds_export(obj: Context) -> None:
+    """Print the configured feeds as OPML 2.0."""
+    from monitor.config import load_config
+    from monitor.opml import write_opml
+
+    try:
+        config = load_config(obj.settings.config_path)
+    except ConfigError as exc:
+        fail(exc)
+    click.echo(write_opml(config.feeds), nl=False)
+
+
+def _mount_optional() -> None:
+    from monitor.cli_rules import rules as rules_group
+    from monitor.cli_extra import backtest, digest, stories
+
+    rules_group.add_command(backtest)
+    main.add_command(rules_group)
+    main.add_command(digest)
+    main.add_command(stories)
+
+
+_mount_optional()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
