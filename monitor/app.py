@@ -34,7 +34,7 @@ from monitor.model import Rule
 from monitor.netguard import AddressGuard
 from monitor.notify.base import Notifier
 from monitor.notify.factory import build_notifier
-from monitor.pipeline import Poller, lease_timeout
+from monitor.pipeline import Poller
 from monitor.query import RuleSet, compile_rules, load_rules
 from monitor.settings import Settings
 
@@ -111,7 +111,7 @@ class App:
         return Poller(
             engine=self.engine, fetcher=fetcher, fingerprinter=self.fingerprinter, matcher=self.match,
             router=self.destinations, options=self.ingest_options(), clock=self.clock, owner=self.owner,
-            max_backoff=d.max_backoff, lease_seconds=lease_timeout(d.deadline), batch_size=max(50, d.concurrency * 4),
+            max_backoff=d.max_backoff, lease_seconds=d.feed_lease, batch_size=max(50, d.concurrency * 4),
         )
 
     def ingest_options(self) -> IngestOptions:
@@ -137,7 +137,9 @@ class App:
         a = self.config.alerts
         return Deliverer(
             engine=self.engine, notifier=self.notifier, rules=self.rules_by_id, clock=self.clock, owner=self.owner,
-            options=DeliveryOptions(max_attempts=a.max_attempts, channel_interval=a.channel_interval, followups=a.followups),
+            options=DeliveryOptions(
+                max_attempts=a.max_attempts, channel_interval=a.channel_interval, followups=a.followups, lease=a.lease
+            ),
         )
 
 

@@ -43,6 +43,11 @@ class Defaults:
     block_private: bool = False
     block_loopback: bool = False
     block_link_local: bool = True
+    lease: float | None = None  # how long a worker holds a feed; default 2 × deadline + 60 s
+
+    @property
+    def feed_lease(self) -> float:
+        return self.lease if self.lease is not None else self.deadline * 2 + 60.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class AlertsConfig:
     storm_limit: int = 20  # alerts per rule per hour before folding
     max_attempts: int = 0  # 0: retry transient errors forever (with backoff)
     channel_interval: float = 1.0  # seconds between messages to one channel
+    lease: float = 120.0  # how long a worker holds a delivery it is sending (must exceed Slack's timeout)
 
 
 @dataclass(frozen=True)
@@ -155,16 +161,23 @@ def _read_defaults(table: dict[str, Any], file: str, loc: TomlLocator, problems:
         {
             "interval", "timeout", "deadline", "user_agent", "max_body_size", "max_redirects",
             "concurrency", "per_host", "max_backoff", "block_private", "block_loopback", "block_link_local",
+            "lease",
         }
     )
     interval = c.duration("interval", d.interval)
     if interval < 10:
         c.error("interval", f"must be at least 10 seconds; got {interval:g}")
         interval = d.interval
+    deadline = c.duration("deadline", d.deadline)
+    lease = c.duration("lease", -1.0) if "lease" in table else None
+    if lease is not None and lease <= deadline:
+        c.error("lease", f"must be longer than the deadline ({deadline:g}s); got {lease:g}s")
+        lease = None
     return Defaults(
         interval=interval,
+        lease=lease,
         timeout=c.duration("timeout", d.timeout),
-        deadline=c.duration("deadline", d.deadline),
+        deadline=deadline,
         user_agent=c.text("user_agent", d.user_agent) or d.user_agent,
         max_body_size=c.positive_int("max_body_size", d.max_body_size),
         max_redirects=c.get("max_redirects", int, d.max_redirects),
@@ -180,8 +193,13 @@ def _read_defaults(table: dict[str, Any], file: str, loc: TomlLocator, problems:
 def _read_alerts(table: dict[str, Any], file: str, loc: TomlLocator, problems: list[Problem]) -> AlertsConfig:
     c = TableChecker(file, "alerts", table, loc, problems, table="alerts")
     d = AlertsConfig()
-    c.unknown_keys({"followups", "storm_limit", "max_attempts", "channel_interval"})
+    c.unknown_keys({"followups", "storm_limit", "max_attempts", "channel_interval", "lease"})
+    lease = c.duration("lease", d.lease)
+    if lease < 15:
+        c.error("lease", f"must be at least 15 seconds (longer than a Slack request can take); got {lease:g}")
+        lease = d.lease
     return AlertsConfig(
+        lease=lease,
         followups=c.choice("followups", ("thread", "update", "silent"), d.followups),
         storm_limit=c.positive_int("storm_limit", d.storm_limit),
         max_attempts=c.get("max_attempts", int, d.max_attempts),

@@ -43,6 +43,8 @@ class FeedOutcome:
     error: str | None = None
     new_stories: int = 0
     matches: int = 0
+    fetch_seconds: float | None = None  # network time of the fetch, when there was a response
+    matched_rules: list[str] = field(default_factory=list)  # one entry per new match
 
 
 @dataclass
@@ -158,6 +160,7 @@ class Poller:
             outcome = await self._run(self._record_error, feed, f"fetch: unexpected {type(exc).__name__}", None, None)
         else:
             outcome = await self._run(self._process, feed, result)
+            outcome.fetch_seconds = result.elapsed
         if self.on_feed_done:
             self.on_feed_done(outcome)
         return outcome
@@ -207,7 +210,9 @@ class Poller:
             "polled",
             extra={"feed": feed.name, "new_stories": stored.new_stories, "matches": stored.matches, "entries": stored.seen},
         )
-        return FeedOutcome(feed.name, "ok", new_stories=stored.new_stories, matches=stored.matches)
+        return FeedOutcome(
+            feed.name, "ok", new_stories=stored.new_stories, matches=stored.matches, matched_rules=stored.matched_rules
+        )
 
     def _record_unchanged(self, feed: FeedState, result: FetchResult, now: datetime, status: str) -> FeedOutcome:
         with self.engine.begin() as conn:
@@ -233,9 +238,4 @@ class Poller:
             )
         log.warning("poll failed: %s", message, extra={"feed": feed.name, "feed_url": feed.url})
         return FeedOutcome(feed.name, "failed", error=message)
-
-
-def lease_timeout(deadline: float) -> float:
-    """How long a lease must last: longer than one fetch and store can take."""
-    return max(120.0, deadline * 2 + 60.0)
 
