@@ -167,7 +167,7 @@ def record_success(
     values: dict[str, object] = dict(
         last_status="not_modified" if not_modified else "ok",
         last_http_status=http_status,
-        last_error=bozo,
+        last_error=f"parse warning (entries kept): {bozo}" if bozo else None,
         error_count=0,
         failing_since=None,
         last_polled_at=now,
