@@ -1,0 +1,295 @@
+"""Evaluating a query tree against one story.
+
+``Doc`` is a story seen as words: each field is tokenized once, on first use,
+and shared by every rule evaluated against the story. ``compile_query`` turns
+a tree into a predicate (a chain of closures built once per rule);
+``matched_terms`` walks the tree of a rule already known to match and returns
+the words and phrases that made it match, as they appear in the story.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from monitor.query.parser import And, Near, Node, Not, Or, Scope, Term, Word
+from monitor.query.tokens import exact_words, folded_words, word_spans
+
+__all__ = ["Doc", "FieldText", "Predicate", "compile_query", "fields_of", "matched_terms"]
+
+FIELD_ORDER = {"title": 0, "summary": 1, "content": 2, "source": 3, "url": 4}
+_EMPTY: list[int] = []
+
+Predicate = Callable[["Doc"], bool]
+Hit = tuple[str, int, int]  # field, first word, one past the last word
+
+
+class FieldText:
+    """One field of a story as words; positions, exact forms and character
+    spans are computed on first use."""
+
+    __slots__ = ("text", "words", "wordset", "_pos", "_sorted", "_exact", "_spans", "_cache")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = folded_words(text)
+        self.wordset = set(self.words)
+        self._pos: dict[str, list[int]] | None = None
+        self._sorted: list[str] | None = None
+        self._exact: list[str] | None = None
+        self._spans: list[tuple[int, int]] | None = None
+        self._cache: dict[Any, list[int]] = {}
+
+    @property
+    def pos(self) -> dict[str, list[int]]:
+        """Folded word -> its positions, ascending."""
+        if self._pos is None:
+            pos: dict[str, list[int]] = {}
+            for i, w in enumerate(self.words):
+                found = pos.get(w)
+                if found is None:
+                    pos[w] = [i]
+                else:
+                    found.append(i)
+            self._pos = pos
+        return self._pos
+
+    def positions(self, word: Word) -> list[int]:
+        """Ascending positions of the words that ``word`` matches."""
+        if not word.prefix and word.exact is None:
+            return self.pos.get(word.norm, _EMPTY)
+        key = (word.norm, word.prefix, word.exact)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        if word.prefix:
+            keys = self._sorted_words()
+            i = bisect_left(keys, word.norm)
+            pos = self.pos
+            found = []
+            while i < len(keys) and keys[i].startswith(word.norm):
+                found.extend(pos[keys[i]])
+                i += 1
+            found.sort()
+        else:
+            found = self.pos.get(word.norm, _EMPTY)
+        if word.exact is not None and found:
+            if self._exact is None:
+                self._exact = exact_words(self.text)
+            exact, want = self._exact, word.exact
+            if word.prefix:
+                found = [p for p in found if exact[p].startswith(want)]
+            else:
+                found = [p for p in found if exact[p] == want]
+        self._cache[key] = found
+        return found
+
+    def occurrences(self, term: Term) -> list[int]:
+        """Ascending positions where ``term`` (all its words, consecutively) starts."""
+        words = term.words
+        first = self.positions(words[0])
+        if len(words) == 1 or not first:
+            return first
+        key = id(term)
+        found = self._cache.get(key)
+        if found is None:
+            rest = []
+            for w in words[1:]:
+                ps = self.positions(w)
+                if not ps:
+                    self._cache[key] = _EMPTY
+                    return _EMPTY
+                rest.append(set(ps))
+            found = [p for p in first if all(p + i in s for i, s in enumerate(rest, 1))]
+            self._cache[key] = found
+        return found
+
+    def spans(self, alternatives: tuple[Term, ...]) -> list[tuple[int, int]]:
+        """``(first, one past last)`` word positions of every occurrence of any alternative."""
+        out = [(p, p + len(t.words)) for t in alternatives for p in self.occurrences(t)]
+        if len(alternatives) > 1:
+            out.sort()
+        return out
+
+    def surface(self, start: int, end: int) -> str:
+        """The story text from word ``start`` to word ``end - 1``, as written."""
+        if self._spans is None:
+            self._spans = word_spans(self.text)
+        return self.text[self._spans[start][0] : self._spans[end - 1][1]]
+
+    def _sorted_words(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.wordset)
+        return self._sorted
+
+
+class Doc:
+    """A story as words, field by field. Built once per story and shared by
+    every rule evaluated against it. ``texts`` maps field name to text."""
+
+    __slots__ = ("_texts", "_fields", "_unions", "_sorted")
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+        self._fields: dict[str, FieldText] = {}
+        self._unions: dict[tuple[str, ...], set[str]] = {}
+        self._sorted: dict[tuple[str, ...], list[str]] = {}
+
+    def field(self, name: str) -> FieldText:
+        """The tokenized field ``name`` (empty when the story lacks it)."""
+        ft = self._fields.get(name)
+        if ft is None:
+            ft = self._fields[name] = FieldText(self._texts.get(name) or "")
+        return ft
+
+    def has_prefix(self, fields: tuple[str, ...], prefix: str) -> bool:
+        """Whether some word of ``fields`` starts with ``prefix`` (folded)."""
+        key = ("*",) + fields
+        words = self._sorted.get(key)
+        if words is None:
+            words = self._sorted[key] = sorted(self.wordset(fields))
+        i = bisect_left(words, prefix)
+        return i < len(words) and words[i].startswith(prefix)
+
+    def wordset(self, fields: tuple[str, ...]) -> set[str]:
+        """Every folded word of ``fields``."""
+        found = self._unions.get(fields)
+        if found is None:
+            if len(fields) == 1:
+                found = self.field(fields[0]).wordset
+            else:
+                found = set().union(*(self.field(f).wordset for f in fields))
+            self._unions[fields] = found
+        return found
+
+
+def compile_query(node: Node, fields: tuple[str, ...]) -> Predicate:
+    """A predicate that says whether ``node`` matches a ``Doc``, searching
+    ``fields`` unless a ``Scope`` in the tree says otherwise."""
+    if isinstance(node, Term):
+        return _compile_term(node, fields)
+    if isinstance(node, Scope):
+        return compile_query(node.child, (node.field,))
+    if isinstance(node, Not):
+        inner = compile_query(node.child, fields)
+        return lambda doc: not inner(doc)
+    if isinstance(node, And):
+        preds = [compile_query(c, fields) for c in sorted(node.children, key=_cost)]
+
+        def all_of(doc: Doc) -> bool:
+            for pred in preds:
+                if not pred(doc):
+                    return False
+            return True
+
+        return all_of
+    if isinstance(node, Or):
+        preds = [compile_query(c, fields) for c in sorted(node.children, key=_cost)]
+
+        def any_of(doc: Doc) -> bool:
+            for pred in preds:
+                if pred(doc):
+                    return True
+            return False
+
+        return any_of
+    assert isinstance(node, Near)
+    return lambda doc: any(_near_any(doc.field(f), node) for f in fields)
+
+
+def _compile_term(term: Term, fields: tuple[str, ...]) -> Predicate:
+    if len(term.words) == 1 and term.words[0].exact is None:
+        norm = term.words[0].norm
+        if not term.words[0].prefix:
+            return lambda doc: norm in doc.wordset(fields)
+        return lambda doc: doc.has_prefix(fields, norm)
+    return lambda doc: any(doc.field(f).occurrences(term) for f in fields)
+
+
+def _cost(node: Node) -> int:
+    """Rough evaluation cost, to test cheap children of AND/OR first."""
+    if isinstance(node, Term):
+        w = node.words[0]
+        return 0 if len(node.words) == 1 and w.exact is None and not w.prefix else 2
+    if isinstance(node, Scope):
+        return _cost(node.child)
+    if isinstance(node, Not):
+        return 10 + _cost(node.child)
+    if isinstance(node, Near):
+        return 5
+    return 1 + max(_cost(c) for c in node.children)
+
+
+def _near_any(ft: FieldText, near: Near) -> bool:
+    left = ft.spans(near.left)
+    if not left:
+        return False
+    right = ft.spans(near.right)
+    if not right:
+        return False
+    starts = [s for s, _ in right]
+    ends = sorted(e for _, e in right)
+    n = near.distance
+    for ls, le in left:
+        i = bisect_left(starts, le)
+        if i < len(starts) and starts[i] - le <= n:
+            return True
+        if not near.ordered:
+            j = bisect_right(ends, ls) - 1
+            if j >= 0 and ls - ends[j] <= n:
+                return True
+    return False
+
+
+def _near_pairs(ft: FieldText, near: Near) -> list[tuple[int, int]]:
+    n, out = near.distance, []
+    right = ft.spans(near.right)
+    for ls, le in ft.spans(near.left):
+        for rs, re_ in right:
+            if (le <= rs and rs - le <= n) or (not near.ordered and re_ <= ls and ls - re_ <= n):
+                out += [(ls, le), (rs, re_)]
+    return out
+
+
+def _collect(node: Node, fields: tuple[str, ...], doc: Doc) -> tuple[bool, list[Hit]]:
+    if isinstance(node, Term):
+        hits = [(f, p, p + len(node.words)) for f in fields for p in doc.field(f).occurrences(node)]
+        return bool(hits), hits
+    if isinstance(node, Scope):
+        return _collect(node.child, (node.field,), doc)
+    if isinstance(node, Not):
+        ok, _ = _collect(node.child, fields, doc)
+        return not ok, []
+    if isinstance(node, Near):
+        hits = [(f, s, e) for f in fields for s, e in _near_pairs(doc.field(f), node)]
+        return bool(hits), hits
+    results = [_collect(c, fields, doc) for c in node.children]
+    if isinstance(node, And):
+        if all(ok for ok, _ in results):
+            return True, [h for _, hs in results for h in hs]
+        return False, []
+    hits = [h for ok, hs in results if ok for h in hs]
+    return any(ok for ok, _ in results), hits
+
+
+def matched_terms(node: Node, fields: tuple[str, ...], doc: Doc) -> tuple[str, ...]:
+    """The words and phrases, as written in the story, that make ``node`` match:
+    de-duplicated, in order of first occurrence (title first, then summary,
+    content, source, url). Terms under a ``NOT`` never count."""
+    _, hits = _collect(node, fields, doc)
+    hits.sort(key=lambda h: (FIELD_ORDER.get(h[0], 9), h[1], -h[2]))
+    seen: dict[str, None] = {}
+    for f, s, e in hits:
+        seen.setdefault(doc.field(f).surface(s, e), None)
+    return tuple(seen)
+
+
+def fields_of(node: Node, fields: tuple[str, ...]) -> set[str]:
+    """Every field ``node`` may read, given the default ``fields``."""
+    if isinstance(node, Scope):
+        return fields_of(node.child, (node.field,))
+    if isinstance(node, (Term, Near)):
+        return set(fields)
+    children: Iterable[Node] = (node.child,) if isinstance(node, Not) else node.children
+    return set().union(*(fields_of(c, fields) for c in children))

@@ -1,0 +1,78 @@
+"""Random input: the parser raises only syntax errors, the matcher never raises,
+and presearch never changes what matches."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.model import Rule, Story
+from monitor.query import QuerySyntaxError, compile_rules, load_rules, parse_query
+from monitor.query.presearch import anchors
+
+WHEN = datetime(2016, 10, 25, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parent.parent
+VOCAB = ["russia", "russian", "US", "us", "U.S.", "syria", "Сирии", "joint", "strikes", "coalition", "Café", "cafe"]
+FEATURE_RULES = [
+    Rule("plain", "p", "russia syria"),
+    Rule("wild", "w", "russ* OR Сири*"),
+    Rule("exact", "e", "=US NOT coalition"),
+    Rule("phrase", "ph", '"joint strikes" OR "=US-led coalit*"'),
+    Rule("near", "n", "(russia* OR =US) NEAR/2 (strikes OR coalition)"),
+    Rule("onear", "o", "joint ONEAR/1 strikes"),
+    Rule("scope", "s", "title:(cafe) OR url:russia"),
+    Rule("not", "x", "NOT syria"),
+]
+ALPHABET = st.characters(codec="utf-8", exclude_categories=("Cs",))
+QUERY_PARTS = st.sampled_from(
+    ["AND", "OR", "NOT", "NEAR/2", "ONEAR/1", "(", ")", '"', "*", "=", "title:", "url:", "russia", "syria*", " ", "US"]
+)
+
+
+def story(title: str, summary: str = "", url: str = "") -> Story:
+    return Story("k", title, summary, url, WHEN, "src")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(ALPHABET, max_size=60), st.lists(QUERY_PARTS, max_size=14).map(" ".join)))
+def test_it_raises_only_syntax_errors_on_random_queries(query: str) -> None:
+    try:
+        tree = parse_query(query)
+    except QuerySyntaxError as exc:
+        assert exc.problems and exc.problems[0].column >= 1
+        return
+    compile_rules([Rule("r", "R", query)]).match(story("russia syria US"))
+    anchors(tree)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(ALPHABET, max_size=200), st.text(ALPHABET, max_size=200))
+def test_it_never_raises_on_random_unicode_stories(title: str, summary: str) -> None:
+    shipped = compile_rules(load_rules(ROOT / "rules")[0] + FEATURE_RULES)
+    s = story(title, summary, url=title)
+    assert shipped.match(s) == shipped.match_exhaustive(s)
+
+
+WORDS = st.lists(st.sampled_from(VOCAB + ["the", "Turkey", "U.S.-led", "strike"]), max_size=14).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(QUERY_PARTS, min_size=1, max_size=10).map(" ".join), min_size=1, max_size=8),
+    WORDS,
+    WORDS,
+)
+def test_it_matches_the_same_with_and_without_presearch(queries: list[str], title: str, summary: str) -> None:
+    rules = []
+    for i, q in enumerate(queries):
+        try:
+            parse_query(q)
+        except QuerySyntaxError:
+            continue
+        rules.append(Rule(f"r{i}", "R", q))
+    ruleset = compile_rules(rules + FEATURE_RULES)
+    s = story(title, summary, url="https://example.test/" + title.replace(" ", "-"))
+    assert ruleset.match(s) == ruleset.match_exhaustive(s)

@@ -1,0 +1,57 @@
+"""Presearch: anchors are the rarest required words; candidates are few."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from monitor.model import Rule, Story
+from monitor.query import compile_rules, parse_query
+from monitor.query.presearch import PresearchIndex, anchors
+
+
+def keys(query: str, stats=None) -> set | None:
+    found = anchors(parse_query(query), stats)
+    return None if found is None else set(found[0])
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("pentagon", {("pentagon", False)}),
+        ("coordinat*", {("coordinat", True)}),
+        ("the pentagon", {("pentagon", False)}),
+        ('"the defense ministry"', {("ministry", False)}),
+        ("russia OR moscow", {("russia", False), ("moscow", False)}),
+        ("=US", {("us", False)}),
+        ("x NOT pentagon", {("x", False)}),
+        ("russia NEAR/3 (strikes OR raids)", {("russia", False)}),
+        ("title:(pentagon) OR url:reuters", {("pentagon", False), ("reuters", False)}),
+        ("NOT pentagon", None),
+        ("russia OR NOT pentagon", None),
+    ],
+)
+def test_it_derives_anchors_every_match_must_contain(query: str, expected: set | None) -> None:
+    assert keys(query) == expected
+
+
+def test_it_prefers_the_rarest_word_when_frequencies_are_given() -> None:
+    assert keys("pentagon coalition") == {("coalition", False)}
+    assert keys("pentagon coalition", stats={"coalition": 0.2, "pentagon": 0.01}) == {("pentagon", False)}
+
+
+def test_it_finds_candidates_by_whole_words_and_prefixes() -> None:
+    index = PresearchIndex([(0, frozenset({("us", False)})), (1, frozenset({("coordinat", True)})), (2, None)])
+    assert index.candidates(["usb", "coordinated"]) == {1, 2}
+    assert index.candidates(["the", "us"]) == {0, 2}
+    assert index.candidates([]) == {2}
+
+
+def test_it_evaluates_only_candidate_rules() -> None:
+    rules = [Rule(f"r{i}", "R", f"word{i} OR term{i}*") for i in range(500)]
+    ruleset = compile_rules(rules)
+    words = ["word7", "term42x", "other"]
+    assert ruleset.index.candidates(words) == {4, 7, 42}  # term4* also starts term42x
+    s = Story("k", " ".join(words), "", "", datetime(2016, 1, 1, tzinfo=timezone.utc), "")
+    assert [m.rule_id for m in ruleset.match(s)] == ["r4", "r7", "r42"]
