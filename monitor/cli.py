@@ -10,52 +10,13 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from monitor import __version__
-from monitor.app import App, build_app
+from monitor.app import App
+from monitor.cli_common import Context, common_options, fail
 from monitor.errors import ConfigError, MonitorError
-from monitor.logs import setup_logging
-from monitor.settings import Settings
-
-
-class Context:
-    """What the group options decided, shared with every subcommand."""
-
-    def __init__(self, config: str | None, rules: str | None, log_level: str, log_format: str) -> None:
-        self.config = config
-        self.rules = rules
-        self.log_level = log_level
-        self.log_format = log_format
-        self._settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            try:
-                self._settings = Settings.from_env(config=self.config, rules=self.rules)
-            except ConfigError as exc:
-                fail(exc)
-            setup_logging(level=self.log_level, fmt=self.log_format, secrets=self._settings.secrets())
-        return self._settings
-
-    def app(self, **kwargs: Any) -> App:
-        try:
-            return build_app(self.settings, **kwargs)
-        except ConfigError as exc:
-            fail(exc)
-        except MonitorError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-
-def fail(exc: ConfigError) -> None:
-    click.echo(f"{len(exc.problems)} problem(s) found:", err=True)
-    for p in exc.problems:
-        click.echo(f"  {p}", err=True)
-    sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,13 +31,11 @@ def main(ctx: click.Context, config: str | None, rules: str | None, log_level: s
     ctx.obj = Context(config, rules, log_level, log_format)
 
 
-pass_ctx = click.make_pass_decorator(Context)
-
-
 # ---- run / poll ------------------------------------------------------------------------
 
 
 @main.command()
+@common_options
 @click.pass_obj
 def run(obj: Context) -> None:
     """Run the service (polling, alerts, digest) until SIGTERM or SIGINT."""
@@ -95,6 +54,7 @@ def run(obj: Context) -> None:
 
 
 @main.command()
+@common_options
 @click.option("--once", is_flag=True, help="One pass, then exit (the default; kept for scripts).")
 @click.option("--all", "all_", is_flag=True, help="Poll every enabled feed, due or not.")
 @click.option("--feed", "feeds", multiple=True, help="Poll only this feed (by name); repeatable.")
@@ -136,6 +96,7 @@ async def _poll_once(app: App, *, all_: bool, names: list[str] | None):  # type:
 
 
 @main.command()
+@common_options
 @click.pass_obj
 def check(obj: Context) -> None:
     """Validate feeds.toml and every rule; print each problem with file and position."""
@@ -154,11 +115,13 @@ def check(obj: Context) -> None:
 
 
 @main.group()
+@common_options
 def db() -> None:
     """Database migrations."""
 
 
 @db.command("upgrade")
+@common_options
 @click.pass_obj
 def db_upgrade(obj: Context) -> None:
     """Apply every pending migration."""
@@ -171,6 +134,7 @@ def db_upgrade(obj: Context) -> None:
 
 
 @db.command("current")
+@common_options
 @click.pass_obj
 def db_current(obj: Context) -> None:
     """Print the database's revision and the newest one."""
@@ -185,6 +149,7 @@ def db_current(obj: Context) -> None:
 
 
 @main.group(invoke_without_command=True)
+@common_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_context
 def feeds(ctx: click.Context, as_json: bool) -> None:
@@ -208,6 +173,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
 
 
 @feeds.command("import")
+@common_options
 @click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tag", "tags", multiple=True, help="Tag every imported feed.")
 @click.pass_obj
@@ -224,6 +190,7 @@ def feeds_import(obj: Context, opml: Path, tags: tuple[str, ...]) -> None:
 
 
 @feeds.command("export")
+@common_options
 @click.pass_obj
 def feeds_export(obj: Context) -> None:
     """Print the configured feeds as OPML 2.0."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select, tuple_
 
+from monitor.cli_common import common_options
 from monitor.digest.config import Audience, DigestConfig
 from monitor.digest.render import render_html, render_text
 from monitor.errors import ConfigError, DeliveryError
@@ -47,6 +48,7 @@ def digest() -> None:
 
 
 @digest.command("preview")
+@common_options
 @click.option("--date", "day", help="The digest's day (YYYY-MM-DD, in the digest's time zone); default today.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here (else print the text part).")
 @click.pass_obj
@@ -75,6 +77,7 @@ def _end_for(the_day: date, config: DigestConfig, now: datetime, *, explicit: bo
 
 
 @digest.command("send")
+@common_options
 @click.option("--date", "day", help="The digest's day (YYYY-MM-DD); default today.")
 @click.option("--to", "to", multiple=True, help="Send to this address instead of the configured recipients.")
 @click.pass_obj
@@ -113,6 +116,7 @@ def stories() -> None:
 
 
 @stories.command("show")
+@common_options
 @click.argument("story_id", type=int)
 @click.pass_obj
 def stories_show(obj, story_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -146,6 +150,7 @@ def stories_show(obj, story_id: int) -> None:  # type: ignore[no-untyped-def]
 
 
 @stories.command("similar")
+@common_options
 @click.option("--text", "text", required=True, help="Title and summary to compare.")
 @click.option("--limit", default=10, show_default=True)
 @click.option("--days", default=30, show_default=True, help="How far back to look.")
@@ -187,6 +192,7 @@ _SINCE = re.compile(r"^(\d+)\s*([dhw])$")
 
 
 @click.command("backtest")
+@common_options
 @click.argument("rule", type=click.Path(path_type=Path))
 @click.option("--since", default="30d", show_default=True, help="How far back: like 30d, 12h, 2w.")
 @click.option("--show", default=10, show_default=True, help="How many example titles to print.")
@@ -195,7 +201,7 @@ def backtest(obj, rule: Path, since: str, show: int) -> None:  # type: ignore[no
     """What RULE (a rule file, or a rule id in the rules folder) would have caught among stored stories."""
     from monitor.db.schema import Feed, StoryRow
     from monitor.model import Story
-    from monitor.query import compile_rules, load_rule_file
+    from monitor.query import compile_rules, load_rule
 
     settings = obj.settings
     path = rule if rule.suffix == ".toml" else settings.rules_dir / f"{rule}.toml"
@@ -203,8 +209,11 @@ def backtest(obj, rule: Path, since: str, show: int) -> None:  # type: ignore[no
     if not m:
         raise click.BadParameter("use a number and d, h or w, like 30d", param_hint="--since")
     span = timedelta(**{{"d": "days", "h": "hours", "w": "weeks"}[m.group(2)]: int(m.group(1))})
+    found, problems = load_rule(path)
     try:
-        loaded = replace(load_rule_file(path), enabled=True)  # a disabled rule is what one backtests
+        if found is None or problems:
+            raise ConfigError(problems or [])
+        loaded = replace(found, enabled=True)  # a disabled rule is what one backtests before switching it on
         ruleset = compile_rules([loaded])
     except ConfigError as exc:
         for p in exc.problems:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +203,38 @@ def test_db_upgrade_is_idempotent(workdir: Path) -> None:
     second = monitor(workdir, "db", "upgrade")
     assert first.returncode == 0 and second.returncode == 0
     assert "0001" in second.stdout
+
+
+def test_config_and_rules_options_work_after_the_subcommand_too(workdir: Path, server: FeedServer, tmp_path_factory) -> None:
+    write_config(workdir, server)
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    result = monitor(elsewhere, "check", "--config", str(workdir / "feeds.toml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert str(workdir / "rules") in result.stdout
+    env = {"MONITOR_CONFIG": str(workdir / "feeds.toml"), "MONITOR_DATABASE_URL": f"sqlite:///{elsewhere / 'm.db'}"}
+    assert monitor(elsewhere, "poll", "--once", env=env).returncode == 0
+    listed = monitor(elsewhere, "rules", "test", "--json", "--text", SEED_TITLE + " Pentagon denies Russian claim", env=env)
+    assert "russia-us-syria" in listed.stdout, listed.stderr
+
+
+def test_backtest_counts_what_a_rule_would_have_caught(workdir: Path, server: FeedServer) -> None:
+    write_config(workdir, server)
+    server.set_route("/geo.xml", rss(seed_item(), OLD_ITEM))
+    monitor(workdir, "poll", "--once")  # a silent backlog: stored, not alerted
+    result = monitor(workdir, "rules", "backtest", "russia-us-syria", "--since", "1d")
+    assert result.returncode == 0, result.stderr
+    assert "1 of 2 stories" in result.stdout and SEED_TITLE in result.stdout
+    bad = monitor(workdir, "rules", "backtest", "russia-us-syria", "--since", "soon")
+    assert bad.returncode == 2
+
+
+def test_stories_show_lists_the_cluster(workdir: Path, server: FeedServer) -> None:
+    write_config(workdir, server)
+    server.set_route("/geo.xml", rss(seed_item(), OLD_ITEM))
+    monitor(workdir, "poll", "--once")
+    result = monitor(workdir, "stories", "show", "1")
+    assert result.returncode == 0, result.stderr
+    assert "cluster" in result.stdout and "Geoplotics" in result.stdout
+    body = re.sub(r"<[^>]+>", " ", seed_item().split("<description>")[1].split("</description>")[0])
+    similar = monitor(workdir, "stories", "similar", "--text", f"Pentagon denies: {SEED_TITLE}. {body}")
+    assert similar.returncode == 0 and "Russia Said" in similar.stdout, similar.stdout + similar.stderr
