@@ -49,6 +49,9 @@ def run(obj: Context) -> None:
     app = obj.app()
     try:
         asyncio.run(Service(app).run())
+    except MonitorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     finally:
         lock.release()
 

@@ -122,8 +122,19 @@ class Service:
         report = app.sync()
         if report.added or report.updated or report.disabled:
             log.info("feeds synced: %d added, %d updated, %d disabled", len(report.added), len(report.updated), len(report.disabled))
+        # ---- operator's view: /healthz and /metrics (MONITOR_HTTP_ADDRESS; "off" disables) ----
+        from monitor.httpd import OpsServer, service_health
+        from monitor.metrics import Metrics
+
+        self.metrics = Metrics(app.engine)
+        self.ops: OpsServer | None = None
+        if app.settings.http_address.strip().lower() != "off":
+            self.ops = OpsServer(app.settings.http_address, self.metrics, service_health(lambda: self.healthy, app.engine))
+            await self.ops.start()  # before any work: a bad address or a port in use stops the start here
+        # ---- end of the operator's view ----
         fetcher = app.fetcher()
         poller = app.poller(fetcher)
+        poller.on_feed_done = self.metrics.observe_feed
         deliverer = app.deliverer()
 
         async def poll() -> None:
@@ -133,7 +144,7 @@ class Service:
 
         async def deliver() -> None:
             deliverer.rules = app.rules_by_id
-            await asyncio.to_thread(deliverer.run_once)
+            self.metrics.observe_delivery(await asyncio.to_thread(deliverer.run_once))
 
         async def watch_rules() -> None:
             sig = rules_signature(app.settings.rules_dir)
@@ -194,6 +205,8 @@ class Service:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
             await fetcher.aclose()
             poller.close()
+            if self.ops is not None:
+                await self.ops.stop()
             log.info("service stopped")
 
     def extra_jobs(self) -> list[tuple[str, Callable[[], Awaitable[object]], object, object]]:
