@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from monitor.config import FeedConfig
 from monitor.db.schema import Feed, Sighting, StoryRow
 from monitor.db.sql import supports_skip_locked
 
 feeds = Feed.__table__
+SYNC_LOCK_KEY = 0x6D6F6E69746F7202  # advisory lock serializing sync_feeds on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ def sync_feeds(conn: Connection, configured: Sequence[FeedConfig], now: datetime
 
     Feeds are matched by name; a removed feed is disabled, never deleted (its history stays).
     """
+    if conn.dialect.name == "postgresql":
+        # workers starting together sync one after another (the lock ends with the transaction)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYNC_LOCK_KEY})
     rows = {r.name: r for r in conn.execute(select(feeds))}
     added, updated, disabled = [], [], []
     seen: set[str] = set()

@@ -81,15 +81,20 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def match(self, story: Story) -> list[RuleMatch]:
-        """Matches of ``story``, evaluating only the presearch candidates."""
-        doc = Doc(story_texts(story))
+    def candidates(self, story: Story, doc: Doc | None = None) -> list[int]:
+        """Numbers of the rules presearch picks for ``story``, ascending."""
+        doc = doc or Doc(story_texts(story))
         if len(self._index_fields) == 1:
             words = doc.field(self._index_fields[0]).words
         else:
             words = [w for f in self._index_fields for w in doc.field(f).words]
+        return sorted(self.index.candidates(words))
+
+    def match(self, story: Story) -> list[RuleMatch]:
+        """Matches of ``story``, evaluating only the presearch candidates."""
+        doc = Doc(story_texts(story))
         out = []
-        for i in sorted(self.index.candidates(words)):
+        for i in self.candidates(story, doc):
             found = self.rules[i].evaluate(story, doc)
             if found is not None:
                 out.append(found)
