@@ -65,6 +65,8 @@ def setup_logging(
     handler._monitor = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "alembic.runtime.migration"):
+    for noisy in ("httpx", "httpcore", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # a tick skipped because the previous poll still runs is expected, not news
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     return handler

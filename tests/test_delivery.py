@@ -71,11 +71,12 @@ def feed_ids(engine, clock):
     return {r.name: r.id for r in rows}
 
 
-def store(engine, clock, feed_id: int, stories: list[Story], *, storm_limit: int = 20, matcher=match_all):
+def store(engine, clock, feed_id: int, stories: list[Story], *, storm_limit: int = 20, matcher=match_all, followups="thread"):
     with engine.begin() as conn:
         return ingest(
             conn, feed_id=feed_id, stories=stories, now=clock.now(), fingerprinter=Fingerprinter(), matcher=matcher,
-            router=lambda rule_id: [("slack:alerts", "alerts")], options=IngestOptions(storm_limit=storm_limit),
+            router=lambda rule_id: [("slack:alerts", "alerts")],
+            options=IngestOptions(storm_limit=storm_limit, followups=followups),
         )
 
 
@@ -214,3 +215,30 @@ def test_the_same_link_from_the_same_outlet_again_adds_nothing(engine, clock, sl
     assert result.new_stories == 0 and result.followups == 0
     deliverer(engine, clock, slack).run_once()
     assert len(slack.messages) == 1
+
+
+SEED_COPY = dict(
+    title="Pentagon denies Russia's claim of joint Syria airstrikes",
+    summary="MOSCOW (Wire) - " + SEED_SUMMARY, url="https://b.example/2",
+)
+
+
+def test_in_update_mode_a_near_copy_updates_the_alert_with_its_outlet(engine, clock, slack, feed_ids):
+    store(engine, clock, feed_ids["Feed A"], [story(1, title=SEED_TITLE, summary=SEED_SUMMARY, url="https://a.example/1")], followups="update")
+    d = deliverer(engine, clock, slack, followups="update")
+    d.run_once()
+    store(engine, clock, feed_ids["Feed B"], [story(2, **SEED_COPY)], followups="update")
+    d.run_once()
+    assert len(slack.messages) == 1 and len(slack.updates) == 1
+    assert slack.updates[0]["ts"] == slack.messages[0]["ts"]
+    assert "Feed B" in json.dumps(slack.updates[0])
+
+
+def test_in_silent_mode_a_near_copy_sends_nothing(engine, clock, slack, feed_ids):
+    store(engine, clock, feed_ids["Feed A"], [story(1, title=SEED_TITLE, summary=SEED_SUMMARY, url="https://a.example/1")], followups="silent")
+    d = deliverer(engine, clock, slack, followups="silent")
+    d.run_once()
+    result = store(engine, clock, feed_ids["Feed B"], [story(2, **SEED_COPY)], followups="silent")
+    assert result.deliveries == 0
+    d.run_once()
+    assert len(slack.messages) == 1 and not slack.updates
