@@ -196,3 +196,20 @@ def test_sync_adds_updates_and_disables_feeds_but_keeps_their_history(engine, cl
         rows = {r.name: r for r in conn.execute(select(Feed.__table__))}
     assert rows["a"].url == "http://h/a2" and rows["a"].interval == 900 and rows["a"].tags == ["x"]
     assert rows["b"].enabled is False
+
+
+def test_a_permanent_redirect_updates_the_stored_url_and_a_restart_keeps_it(engine, clock, server):
+    server.set_route("/new.xml", rss([("g1", "One", "http://e.com/1")]))
+    server.redirect("/old.xml", server.url("/new.xml"), status=301)
+    configured = [FeedConfig("A", server.url("/old.xml"), 600)]
+    add_feeds(engine, clock, configured)
+    poller, fetcher = make_poller(engine, clock)
+    run_poll(poller, fetcher)
+    add_feeds(engine, clock, configured)  # the service restarts with the same feeds.toml
+    with engine.connect() as conn:
+        row = conn.execute(select(Feed.__table__)).one()
+    assert row.url == server.url("/new.xml") and row.config_url == server.url("/old.xml")
+    clock.advance(timedelta(minutes=11))
+    poller, fetcher = make_poller(engine, clock)
+    assert run_poll(poller, fetcher).count("not_modified") == 1
+    assert server.hits["/old.xml"] == 1

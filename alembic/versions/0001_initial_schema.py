@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('config_url', sa.String(length=2000), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('interval', sa.Float(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),

@@ -63,14 +63,14 @@ def sync_feeds(conn: Connection, configured: Sequence[FeedConfig], now: datetime
         row = rows.get(fc.name)
         if row is None:
             # a feed renamed in config keeps its row (matched by url)
-            by_url = next((r for r in rows.values() if r.url == fc.url and r.name not in seen), None)
+            by_url = next((r for r in rows.values() if r.config_url == fc.url and r.name not in seen), None)
             if by_url is not None:
                 row = by_url
                 seen.add(by_url.name)
         if row is None:
             conn.execute(
                 feeds.insert().values(
-                    name=fc.name, url=fc.url, enabled=fc.enabled, interval=fc.interval, tags=list(fc.tags),
+                    name=fc.name, url=fc.url, config_url=fc.url, enabled=fc.enabled, interval=fc.interval, tags=list(fc.tags),
                     next_poll_at=now, error_count=0, backlog_done=False, created_at=now,
                 )
             )
@@ -79,8 +79,8 @@ def sync_feeds(conn: Connection, configured: Sequence[FeedConfig], now: datetime
         changes: dict[str, object] = {}
         if row.name != fc.name:
             changes["name"] = fc.name
-        if row.url != fc.url:
-            changes.update(url=fc.url, etag=None, last_modified=None, body_hash=None, next_poll_at=now)
+        if row.config_url != fc.url:  # edited in feeds.toml (a permanent redirect only changes ``url``)
+            changes.update(url=fc.url, config_url=fc.url, etag=None, last_modified=None, body_hash=None, next_poll_at=now)
         if row.enabled != fc.enabled:
             changes["enabled"] = fc.enabled
             if fc.enabled:

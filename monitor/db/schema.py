@@ -71,7 +71,8 @@ class Feed(Base):
     __tablename__ = "feeds"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)  # where it is fetched (follows permanent redirects)
+    config_url: Mapped[str] = mapped_column(String(2000))  # as feeds.toml gives it
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     interval: Mapped[float] = mapped_column(Float, default=600.0)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
