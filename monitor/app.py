@@ -135,10 +135,12 @@ class App:
 
     def deliverer(self) -> Deliverer:
         a = self.config.alerts
+        # Slack allows about one message a second per channel; the terminal needs no pacing
+        interval = 0.0 if self.notifier.name == "console" else a.channel_interval
         return Deliverer(
             engine=self.engine, notifier=self.notifier, rules=self.rules_by_id, clock=self.clock, owner=self.owner,
             options=DeliveryOptions(
-                max_attempts=a.max_attempts, channel_interval=a.channel_interval, followups=a.followups, lease=a.lease
+                max_attempts=a.max_attempts, channel_interval=interval, followups=a.followups, lease=a.lease
             ),
         )
 

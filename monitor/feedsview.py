@@ -6,6 +6,7 @@ from datetime import datetime
 
 from monitor.config import OpsConfig
 from monitor.db.feeds import FeedHealth
+from monitor.secrets import mask_url
 
 
 def health_flag(row: FeedHealth, now: datetime, ops: OpsConfig) -> str | None:
@@ -29,7 +30,7 @@ def _iso(value: datetime | None) -> str | None:
 def feed_json(row: FeedHealth, now: datetime, ops: OpsConfig) -> dict[str, object]:
     return {
         "name": row.name,
-        "url": row.url,
+        "url": mask_url(row.url),
         "enabled": row.enabled,
         "last_status": row.last_status,
         "last_http_status": row.last_http_status,

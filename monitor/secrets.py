@@ -131,11 +131,16 @@ def mask(text: str, secrets: Iterable[str | None], *, patterns: bool = True) -> 
     return text
 
 
+# What every LogRecord has; anything else on a record came from ``extra`` and is masked too.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
 class SecretMaskingFilter(logging.Filter):
     """A logging filter that masks secrets in every record it sees.
 
     The record's message is formatted with its arguments, masked, and stored
-    back as ``msg`` with ``args`` cleared; the exception text (``exc_text``)
+    back as ``msg`` with ``args`` cleared; text fields passed with ``extra``
+    (such as ``feed_url``) are masked in place; the exception text (``exc_text``)
     and ``stack_info`` are rendered and masked too, so a formatter downstream
     prints only masked text. The filter never drops a record.
     """
@@ -156,6 +161,9 @@ class SecretMaskingFilter(logging.Filter):
             message = f"{record.msg!s} {record.args!r}"
         record.msg = self._mask(message)
         record.args = None
+        for key, value in list(vars(record).items()):  # context passed with ``extra`` (feed_url, …)
+            if key not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, key, self._mask(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:

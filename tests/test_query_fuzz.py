@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from monitor.model import Rule, Story
 from monitor.query import QuerySyntaxError, compile_rules, load_rules, parse_query
 from monitor.query.presearch import anchors
+from monitor.query.tokens import fold
 
 WHEN = datetime(2016, 10, 25, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,3 +77,17 @@ def test_it_matches_the_same_with_and_without_presearch(queries: list[str], titl
     ruleset = compile_rules(rules + FEATURE_RULES)
     s = story(title, summary, url="https://example.test/" + title.replace(" ", "-"))
     assert ruleset.match(s) == ruleset.match_exhaustive(s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from([fold(w) for w in VOCAB] + ["the", "turkey"]), st.floats(0.0, 1.0)),
+    WORDS,
+    WORDS,
+)
+def test_it_matches_the_same_whatever_word_frequencies_choose_the_anchors(
+    stats: dict[str, float], title: str, summary: str
+) -> None:
+    ruleset = compile_rules(FEATURE_RULES, stats=stats)
+    s = story(title, summary, url="https://example.test/" + title.replace(" ", "-"))
+    assert ruleset.match(s) == ruleset.match_exhaustive(s) == compile_rules(FEATURE_RULES).match(s)

@@ -69,6 +69,15 @@ CASES = [
     ('"defense ministry" NEAR/3 (hotline OR coordinates)', "Defense Ministry got coordinates", True),
     ('"defense ministry" NEAR/3 (hotline OR coordinates)', "coordinates, said the Defense Ministry", True),
     ("russia NEAR/5 russia", "Russia", False),
+    # plain words grouped into one set test per field group, mixed with other terms
+    ("russia syria turkey", "Turkey, Syria and Russia", True),
+    ("russia syria turkey", "Syria and Russia", False),
+    ("(russia OR syria OR turkey) =US", "Turkey and the US", True),
+    ("(russia OR syria OR turkey) =US", "Turkey and us", False),
+    ('russia "air strikes" syria', "Russia says air strikes in Syria", True),
+    ('russia "air strikes" syria', "Russia says strikes in Syria from the air", False),
+    ("(moscow OR kremlin) NEAR/2 strik*", "the Kremlin denied strikes", True),
+    ("(moscow OR kremlin) NEAR/2 strik*", "the Kremlin later flatly denied strikes", False),
 ]
 
 
@@ -141,3 +150,23 @@ def test_it_matches_every_rule_of_a_set_in_rule_order() -> None:
     rules = [Rule("b", "B", "syria"), Rule("a", "A", "russia"), Rule("c", "C", "turkey")]
     found = compile_rules(rules).match(story("Russia in Syria"))
     assert [m.rule_id for m in found] == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("query", "kw", "expected"),
+    [
+        ("title:russia syria", {"title": "Russia", "summary": "Syria"}, True),
+        ("title:russia syria", {"title": "Syria", "summary": "Russia"}, False),
+        ("title:russia OR url:syria OR turkey", {"url": "https://x.test/syria"}, True),
+        ("title:russia OR url:syria OR turkey", {"summary": "Russia and Syria"}, False),
+        ("title:russia title:syria", {"title": "Russia, Syria"}, True),
+        ("title:russia title:syria", {"title": "Russia", "summary": "Syria"}, False),
+    ],
+)
+def test_it_keeps_field_scopes_apart_when_grouping_plain_words(query: str, kw: dict, expected: bool) -> None:
+    assert (run(query, story(**kw)) is not None) == expected
+
+
+def test_it_reports_every_occurrence_field_by_field_when_a_word_repeats() -> None:
+    s = story("Syria: Russia", "Russia, again Russia; and RUSSIA")
+    assert run("russia syria", s) == ("Syria", "Russia", "RUSSIA")

@@ -8,7 +8,7 @@ import pytest
 
 from monitor.model import Rule, Story
 from monitor.query import compile_rules, parse_query
-from monitor.query.presearch import PresearchIndex, anchors
+from monitor.query.presearch import PresearchIndex, anchors, rule_set_shares
 
 
 def keys(query: str, stats=None) -> set | None:
@@ -55,3 +55,20 @@ def test_it_evaluates_only_candidate_rules() -> None:
     assert ruleset.index.candidates(words) == {4, 7, 42}  # term4* also starts term42x
     s = Story("k", " ".join(words), "", "", datetime(2016, 1, 1, tzinfo=timezone.utc), "")
     assert [m.rule_id for m in ruleset.match(s)] == ["r4", "r7", "r42"]
+
+
+def test_it_anchors_on_the_word_fewest_rules_name_when_no_frequencies_are_given() -> None:
+    # "ceasefire" is named by every rule, so it looks common; each rule's own name is the rarer anchor.
+    names = ["aleppo", "latakia", "damascus", "palmyra"]
+    rules = [Rule(f"r{i}", "R", f"ceasefire {name}") for i, name in enumerate(names)]
+    ruleset = compile_rules(rules)
+    assert [set(c.anchors or ()) for c in ruleset.rules] == [{(n, False)} for n in names]
+    assert rule_set_shares([parse_query("ceasefire aleppo"), parse_query("ceasefire")])["ceasefire"] > (
+        rule_set_shares([parse_query("ceasefire aleppo")])["ceasefire"]
+    )
+
+
+def test_it_lists_the_candidates_of_a_story_in_rule_order() -> None:
+    rules = [Rule("a", "A", "pentagon"), Rule("b", "B", "NOT turkey"), Rule("c", "C", "kremlin OR coordinat*")]
+    s = Story("k", "Kremlin coordinated", "", "", datetime(2016, 1, 1, tzinfo=timezone.utc), "")
+    assert compile_rules(rules).candidates(s) == [1, 2]

@@ -42,3 +42,8 @@ def test_it_gives_spans_aligned_with_words() -> None:
 def test_it_folds_ascii_and_unicode_words_the_same_way() -> None:
     assert fold("Pentagon") == fold("PENTAGON") == "pentagon"
     assert fold("Пентагон") == fold("ПЕНТАГОН") == "пентагон"
+
+
+def test_it_gives_only_the_first_spans_when_limited() -> None:
+    text = "one two three four"
+    assert word_spans(text, 2) == word_spans(text)[:2] == [(0, 3), (4, 7)]

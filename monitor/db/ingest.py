@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, select, tuple_
+from sqlalchemy import Connection, and_, func, or_, select
 
 from monitor.db.schema import Cluster, DeliveryRow, FollowupRow, MatchRow, Sighting, StoryBand, StoryRow
 from monitor.db.sql import bounded_key, insert
@@ -216,7 +216,10 @@ def _find_cluster(
         .where(
             stories_t.c.id.in_(
                 select(bands_t.c.story_id).where(
-                    tuple_(bands_t.c.band, bands_t.c.key).in_(pairs), bands_t.c.seen_at >= since
+                    # one (band = b AND key = k) per band, not a row-value IN: SQLite scans the
+                    # whole table for the latter and searches the primary key for each of these
+                    or_(*(and_(bands_t.c.band == i, bands_t.c.key == k) for i, k in pairs)),
+                    bands_t.c.seen_at >= since,
                 )
             ),
             stories_t.c.cluster_id.is_not(None),

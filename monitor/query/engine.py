@@ -19,7 +19,7 @@ from monitor.query.errors import QuerySyntaxError
 from monitor.query.evaluate import Doc, Predicate, compile_query, fields_of, matched_terms
 from monitor.query.lexer import FIELDS
 from monitor.query.parser import Node, parse_query
-from monitor.query.presearch import Anchor, PresearchIndex, anchors
+from monitor.query.presearch import Anchor, PresearchIndex, anchors, rule_set_shares
 
 __all__ = ["CompiledRule", "RuleSet", "build_ruleset", "compile_rules", "match", "story_texts"]
 
@@ -55,7 +55,15 @@ class CompiledRule:
 
     def evaluate(self, story: Story, doc: Doc) -> RuleMatch | None:
         """The match of this rule on ``story`` (seen as ``doc``), or None."""
-        if not self.predicate(doc) or (self.limited and not self.admits(story)):
+        if not self.predicate(doc):
+            return None
+        return self.explain(story, doc)
+
+    def explain(self, story: Story, doc: Doc) -> RuleMatch | None:
+        """The match of a rule whose predicate holds on ``doc``, with the
+        matched terms, or None when its feed, tag or language limits keep
+        ``story`` out."""
+        if self.limited and not self.admits(story):
             return None
         return RuleMatch(self.rule.id, matched_terms(self.tree, self.rule.fields, doc))
 
@@ -71,6 +79,7 @@ class RuleSet:
         self.rules: tuple[CompiledRule, ...] = tuple(compiled)
         enabled = [(i, c.anchors) for i, c in enumerate(self.rules) if c.rule.enabled]
         self._enabled = tuple(i for i, _ in enabled)
+        self._predicates = tuple(c.predicate for c in self.rules)
         self.index = PresearchIndex(enabled)
         used: set[str] = set()
         for i, found in enabled:
@@ -82,22 +91,26 @@ class RuleSet:
         return len(self.rules)
 
     def candidates(self, story: Story, doc: Doc | None = None) -> list[int]:
-        """Numbers of the rules presearch picks for ``story``, ascending."""
-        doc = doc or Doc(story_texts(story))
-        if len(self._index_fields) == 1:
-            words = doc.field(self._index_fields[0]).words
+        """Numbers of the enabled rules presearch picks for ``story``, ascending."""
+        if doc is None:
+            doc = Doc(story_texts(story))
+        fields = self._index_fields
+        if len(fields) == 1:
+            words = doc.field(fields[0]).words
         else:
-            words = [w for f in self._index_fields for w in doc.field(f).words]
+            words = [w for f in fields for w in doc.field(f).words]
         return sorted(self.index.candidates(words))
 
     def match(self, story: Story) -> list[RuleMatch]:
         """Matches of ``story``, evaluating only the presearch candidates."""
         doc = Doc(story_texts(story))
+        predicates = self._predicates
         out = []
         for i in self.candidates(story, doc):
-            found = self.rules[i].evaluate(story, doc)
-            if found is not None:
-                out.append(found)
+            if predicates[i](doc):
+                found = self.rules[i].explain(story, doc)
+                if found is not None:
+                    out.append(found)
         return out
 
     def match_exhaustive(self, story: Story) -> list[RuleMatch]:
@@ -126,20 +139,27 @@ def story_texts(story: Story) -> dict[str, str]:
     }
 
 
-def compile_rule(rule: Rule, stats: Mapping[str, float] | None = None) -> CompiledRule:
-    """One rule compiled. Raises ``QuerySyntaxError`` for a bad query and
-    ``ConfigError`` for unknown fields (problems name ``rule.path`` or ``rule <id>``)."""
+def compile_rule(rule: Rule, stats: Mapping[str, float] | None = None, tree: Node | None = None) -> CompiledRule:
+    """One rule compiled (``tree``: its query already parsed). Raises
+    ``QuerySyntaxError`` for a bad query and ``ConfigError`` for unknown
+    fields (problems name ``rule.path`` or ``rule <id>``)."""
+    _check_fields(rule)
+    if tree is None:
+        tree = parse_query(rule.query)
+    found = anchors(tree, stats)
+    languages = tuple(lang.strip().lower().replace("_", "-") for lang in rule.languages)
+    limited = bool(rule.feeds or rule.tags or rule.languages)
+    return CompiledRule(rule, tree, compile_query(tree, rule.fields), found[0] if found else None, languages, limited)
+
+
+def _check_fields(rule: Rule) -> None:
+    """Raises ``ConfigError`` unless the rule names one or more known fields."""
     bad = [f for f in rule.fields if f not in FIELDS]
     if bad or not rule.fields:
         what = f"unknown field(s) {', '.join(map(repr, bad))}" if bad else "no fields"
         raise ConfigError(
             [Problem(rule.path or f"rule {rule.id}", f"{what}; fields are {', '.join(FIELDS)}", key="fields")]
         )
-    tree = parse_query(rule.query)
-    found = anchors(tree, stats)
-    languages = tuple(lang.strip().lower().replace("_", "-") for lang in rule.languages)
-    limited = bool(rule.feeds or rule.tags or rule.languages)
-    return CompiledRule(rule, tree, compile_query(tree, rule.fields), found[0] if found else None, languages, limited)
 
 
 def build_ruleset(
@@ -148,9 +168,11 @@ def build_ruleset(
     """A RuleSet of every rule that compiles, and a Problem for each that does not.
 
     ``stats`` optionally maps folded words to the share of stories that
-    contain them, to choose better presearch anchors.
+    contain them, to choose better presearch anchors; without it the shares
+    are estimated from the words and how many rules name each
+    (``presearch.rule_set_shares``). Either way the matches are the same.
     """
-    compiled: list[CompiledRule] = []
+    parsed: list[tuple[Rule, Node]] = []
     problems: list[Problem] = []
     seen: set[str] = set()
     for rule in rules:
@@ -160,12 +182,15 @@ def build_ruleset(
             continue
         seen.add(rule.id)
         try:
-            compiled.append(compile_rule(rule, stats))
+            _check_fields(rule)
+            parsed.append((rule, parse_query(rule.query)))
         except QuerySyntaxError as exc:
             problems.append(exc.problem(where))
         except ConfigError as exc:
             problems.extend(exc.problems)
-    return RuleSet(compiled), problems
+    if stats is None:
+        stats = rule_set_shares(tree for _, tree in parsed)
+    return RuleSet(compile_rule(rule, stats, tree) for rule, tree in parsed), problems
 
 
 def compile_rules(rules: Iterable[Rule], stats: Mapping[str, float] | None = None) -> RuleSet:

@@ -29,51 +29,53 @@ class FieldText:
     """One field of a story as words; positions, exact forms and character
     spans are computed on first use."""
 
-    __slots__ = ("text", "words", "wordset", "_pos", "_sorted", "_exact", "_spans", "_cache")
+    __slots__ = ("text", "words", "wordset", "_sorted", "_exact", "_spans", "_cache")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.words = folded_words(text)
         self.wordset = set(self.words)
-        self._pos: dict[str, list[int]] | None = None
         self._sorted: list[str] | None = None
         self._exact: list[str] | None = None
         self._spans: list[tuple[int, int]] | None = None
         self._cache: dict[Any, list[int]] = {}
 
-    @property
-    def pos(self) -> dict[str, list[int]]:
-        """Folded word -> its positions, ascending."""
-        if self._pos is None:
-            pos: dict[str, list[int]] = {}
-            for i, w in enumerate(self.words):
-                found = pos.get(w)
-                if found is None:
-                    pos[w] = [i]
-                else:
+    def word_positions(self, norm: str) -> list[int]:
+        """Ascending positions of the folded word ``norm`` (found with
+        ``list.index``, so no per-word table is built for the whole field)."""
+        found = self._cache.get(norm)
+        if found is None:
+            if norm not in self.wordset:
+                return _EMPTY
+            words, found = self.words, []
+            i = words.index(norm)
+            try:
+                while True:
                     found.append(i)
-            self._pos = pos
-        return self._pos
+                    i = words.index(norm, i + 1)
+            except ValueError:
+                pass
+            self._cache[norm] = found
+        return found
 
     def positions(self, word: Word) -> list[int]:
         """Ascending positions of the words that ``word`` matches."""
-        if not word.prefix and word.exact is None:
-            return self.pos.get(word.norm, _EMPTY)
+        if not word.prefix:
+            found = self.word_positions(word.norm)
+            if word.exact is None or not found:
+                return found
         key = (word.norm, word.prefix, word.exact)
-        found = self._cache.get(key)
-        if found is not None:
-            return found
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         if word.prefix:
             keys = self._sorted_words()
             i = bisect_left(keys, word.norm)
-            pos = self.pos
             found = []
             while i < len(keys) and keys[i].startswith(word.norm):
-                found.extend(pos[keys[i]])
+                found.extend(self.word_positions(keys[i]))
                 i += 1
             found.sort()
-        else:
-            found = self.pos.get(word.norm, _EMPTY)
         if word.exact is not None and found:
             if self._exact is None:
                 self._exact = exact_words(self.text)
@@ -114,9 +116,10 @@ class FieldText:
 
     def surface(self, start: int, end: int) -> str:
         """The story text from word ``start`` to word ``end - 1``, as written."""
-        if self._spans is None:
-            self._spans = word_spans(self.text)
-        return self.text[self._spans[start][0] : self._spans[end - 1][1]]
+        spans = self._spans
+        if spans is None or len(spans) < end:
+            spans = self._spans = word_spans(self.text, end)
+        return self.text[spans[start][0] : spans[end - 1][1]]
 
     def _sorted_words(self) -> list[str]:
         if self._sorted is None:
@@ -124,17 +127,30 @@ class FieldText:
         return self._sorted
 
 
-class Doc:
+class Doc(dict):
     """A story as words, field by field. Built once per story and shared by
-    every rule evaluated against it. ``texts`` maps field name to text."""
+    every rule evaluated against it. ``texts`` maps field name to text.
 
-    __slots__ = ("_texts", "_fields", "_unions", "_sorted")
+    As a mapping, ``doc[fields]`` (a tuple of field names) is the set of
+    folded words in those fields, built on first use: compiled predicates
+    read it with one dictionary look-up.
+    """
+
+    __slots__ = ("_texts", "_fields", "_sorted")
 
     def __init__(self, texts: dict[str, str]) -> None:
+        super().__init__()
         self._texts = texts
         self._fields: dict[str, FieldText] = {}
-        self._unions: dict[tuple[str, ...], set[str]] = {}
         self._sorted: dict[tuple[str, ...], list[str]] = {}
+
+    def __missing__(self, fields: tuple[str, ...]) -> set[str]:
+        if len(fields) == 1:
+            found = self.field(fields[0]).wordset
+        else:
+            found = set().union(*(self.field(f).wordset for f in fields))
+        self[fields] = found
+        return found
 
     def field(self, name: str) -> FieldText:
         """The tokenized field ``name`` (empty when the story lacks it)."""
@@ -145,37 +161,48 @@ class Doc:
 
     def has_prefix(self, fields: tuple[str, ...], prefix: str) -> bool:
         """Whether some word of ``fields`` starts with ``prefix`` (folded)."""
-        key = ("*",) + fields
-        words = self._sorted.get(key)
+        words = self._sorted.get(fields)
         if words is None:
-            words = self._sorted[key] = sorted(self.wordset(fields))
+            words = self._sorted[fields] = sorted(self[fields])
         i = bisect_left(words, prefix)
         return i < len(words) and words[i].startswith(prefix)
 
     def wordset(self, fields: tuple[str, ...]) -> set[str]:
-        """Every folded word of ``fields``."""
-        found = self._unions.get(fields)
-        if found is None:
-            if len(fields) == 1:
-                found = self.field(fields[0]).wordset
-            else:
-                found = set().union(*(self.field(f).wordset for f in fields))
-            self._unions[fields] = found
-        return found
+        """Every folded word of ``fields`` (the same as ``doc[fields]``)."""
+        return self[fields]
 
 
 def compile_query(node: Node, fields: tuple[str, ...]) -> Predicate:
     """A predicate that says whether ``node`` matches a ``Doc``, searching
-    ``fields`` unless a ``Scope`` in the tree says otherwise."""
-    if isinstance(node, Term):
-        return _compile_term(node, fields)
+    ``fields`` unless a ``Scope`` in the tree says otherwise.
+
+    Built once per rule. Plain words (no ``=``, no ``*``, not a phrase) under
+    one ``AND`` or ``OR`` become one set operation per field group; phrases,
+    exact words and ``NEAR`` are first checked against the story's word set,
+    so word positions are computed only when every word is present.
+    """
     if isinstance(node, Scope):
         return compile_query(node.child, (node.field,))
+    if isinstance(node, Term):
+        return _compile_term(node, fields)
     if isinstance(node, Not):
         inner = compile_query(node.child, fields)
         return lambda doc: not inner(doc)
+    if isinstance(node, Near):
+        return _compile_near(node, fields)
+    groups: dict[tuple[str, ...], set[str]] = {}
+    rest: list[Node] = []
+    for child in node.children:
+        plain = _plain(child, fields)
+        if plain is None:
+            rest.append(child)
+        else:
+            groups.setdefault(plain[1], set()).add(plain[0])
+    preds = [_compile_group(words, f, isinstance(node, And)) for f, words in groups.items()]
+    preds += [compile_query(c, fields) for c in sorted(rest, key=_cost)]
+    if len(preds) == 1:
+        return preds[0]
     if isinstance(node, And):
-        preds = [compile_query(c, fields) for c in sorted(node.children, key=_cost)]
 
         def all_of(doc: Doc) -> bool:
             for pred in preds:
@@ -184,27 +211,77 @@ def compile_query(node: Node, fields: tuple[str, ...]) -> Predicate:
             return True
 
         return all_of
-    if isinstance(node, Or):
-        preds = [compile_query(c, fields) for c in sorted(node.children, key=_cost)]
 
-        def any_of(doc: Doc) -> bool:
-            for pred in preds:
-                if pred(doc):
-                    return True
-            return False
+    def any_of(doc: Doc) -> bool:
+        for pred in preds:
+            if pred(doc):
+                return True
+        return False
 
-        return any_of
-    assert isinstance(node, Near)
-    return lambda doc: any(_near_any(doc.field(f), node) for f in fields)
+    return any_of
+
+
+def _plain(node: Node, fields: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
+    """``(folded word, fields)`` when ``node`` is one plain word, else None."""
+    while isinstance(node, Scope):
+        node, fields = node.child, (node.field,)
+    if isinstance(node, Term) and len(node.words) == 1:
+        word = node.words[0]
+        if word.exact is None and not word.prefix:
+            return word.norm, fields
+    return None
+
+
+def _compile_group(words: set[str], fields: tuple[str, ...], every: bool) -> Predicate:
+    """All (``every``) or any of the plain ``words`` in ``fields``."""
+    if len(words) == 1:
+        (word,) = words
+        return lambda doc: word in doc[fields]
+    need = frozenset(words)
+    if every:
+        return lambda doc: need <= doc[fields]
+    return lambda doc: not need.isdisjoint(doc[fields])
+
+
+def _needs(term: Term) -> frozenset[str]:
+    """Folded words a field must contain for ``term`` to occur in it."""
+    return frozenset(w.norm for w in term.words if not w.prefix)
 
 
 def _compile_term(term: Term, fields: tuple[str, ...]) -> Predicate:
-    if len(term.words) == 1 and term.words[0].exact is None:
-        norm = term.words[0].norm
-        if not term.words[0].prefix:
-            return lambda doc: norm in doc.wordset(fields)
+    word = term.words[0]
+    if len(term.words) == 1 and word.exact is None:
+        norm = word.norm
+        if not word.prefix:
+            return lambda doc: norm in doc[fields]
         return lambda doc: doc.has_prefix(fields, norm)
-    return lambda doc: any(doc.field(f).occurrences(term) for f in fields)
+    need = _needs(term)
+
+    def occurs(doc: Doc) -> bool:
+        if not need <= doc[fields]:
+            return False
+        for f in fields:
+            if doc.field(f).occurrences(term):
+                return True
+        return False
+
+    return occurs
+
+
+def _compile_near(near: Near, fields: tuple[str, ...]) -> Predicate:
+    left = tuple({_needs(t) for t in near.left})
+    right = tuple({_needs(t) for t in near.right})
+
+    def near_any(doc: Doc) -> bool:
+        words = doc[fields]
+        if not any(n <= words for n in left) or not any(n <= words for n in right):
+            return False
+        for f in fields:
+            if _near_any(doc.field(f), near):
+                return True
+        return False
+
+    return near_any
 
 
 def _cost(node: Node) -> int:
@@ -254,7 +331,12 @@ def _near_pairs(ft: FieldText, near: Near) -> list[tuple[int, int]]:
 
 def _collect(node: Node, fields: tuple[str, ...], doc: Doc) -> tuple[bool, list[Hit]]:
     if isinstance(node, Term):
-        hits = [(f, p, p + len(node.words)) for f in fields for p in doc.field(f).occurrences(node)]
+        first, n = node.words[0].norm, len(node.words)
+        hits = []
+        for f in fields:
+            ft = doc.field(f)
+            if first in ft.wordset or node.words[0].prefix:
+                hits += [(f, p, p + n) for p in ft.occurrences(node)]
         return bool(hits), hits
     if isinstance(node, Scope):
         return _collect(node.child, (node.field,), doc)

@@ -12,7 +12,11 @@ words such that any story the query matches contains at least one of them.
 
 "Rarest" is an estimate: a word's estimated share of stories falls with its
 length, common function words count as frequent, and a prefix counts as more
-frequent than the word. Callers with real document frequencies can pass them.
+frequent than the word. Callers with real document frequencies can pass them;
+without them, ``rule_set_shares`` refines the estimate with how many rules of
+the set name each word: a word that many rules name (a country, a subject
+such as "ceasefire") is a word the news uses often, while the name a single
+rule is built around is usually rare.
 
 At match time all anchors live in one Aho-Corasick automaton run over the
 story's folded words joined by spaces: `` word `` for a word and `` prefix``
@@ -21,13 +25,14 @@ for a prefix, so a single pass in C finds every candidate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import ahocorasick
 
 from monitor.query.parser import And, Near, Node, Not, Scope, Term, Word
 
-__all__ = ["Anchor", "PresearchIndex", "anchors"]
+__all__ = ["Anchor", "PresearchIndex", "anchors", "estimated_share", "rule_set_shares"]
 
 Anchor = tuple[str, bool]  # folded word, is a prefix
 
@@ -40,10 +45,9 @@ _COMMON = frozenset(
 )
 
 
-def _word_share(word: Word, stats: Mapping[str, float] | None) -> float:
-    """Estimated share of stories containing a word that ``word`` matches."""
-    if stats is not None and not word.prefix and word.norm in stats:
-        return stats[word.norm]
+def estimated_share(word: Word) -> float:
+    """Share of stories estimated, from the word alone, to contain a word
+    that ``word`` matches: common words 0.5, else falling with length."""
     if word.norm in _COMMON:
         return 0.5
     n = len(word.norm)
@@ -51,6 +55,39 @@ def _word_share(word: Word, stats: Mapping[str, float] | None) -> float:
     if word.prefix:
         share = min(0.5, share * 4.0)
     return share
+
+
+def _word_share(word: Word, stats: Mapping[str, float] | None) -> float:
+    """Estimated share of stories containing a word that ``word`` matches."""
+    if stats is not None and not word.prefix and word.norm in stats:
+        return stats[word.norm]
+    return estimated_share(word)
+
+
+def rule_set_shares(trees: Iterable[Node]) -> dict[str, float]:
+    """Estimated shares of stories for every plain word of ``trees``:
+    ``estimated_share`` times the number of trees naming the word, at most 1.
+
+    Only the ranking matters (each rule is anchored on its rarest required
+    words); any ranking gives the same matches, a better one fewer candidates.
+    """
+    named: Counter[str] = Counter()
+    for tree in trees:
+        named.update({w.norm for w in _words(tree) if not w.prefix})
+    return {norm: min(1.0, estimated_share(Word(norm)) * count) for norm, count in named.items()}
+
+
+def _words(node: Node) -> Iterator[Word]:
+    if isinstance(node, Term):
+        yield from node.words
+    elif isinstance(node, Near):
+        for term in node.left + node.right:
+            yield from term.words
+    elif isinstance(node, (Scope, Not)):
+        yield from _words(node.child)
+    else:
+        for child in node.children:
+            yield from _words(child)
 
 
 def anchors(node: Node, stats: Mapping[str, float] | None = None) -> tuple[frozenset[Anchor], float] | None:

@@ -22,6 +22,7 @@ they appear in the text.
 from __future__ import annotations
 
 import re
+from itertools import islice
 import sys
 import unicodedata
 
@@ -91,7 +92,9 @@ def exact_words(text: str) -> list[str]:
     return [w.replace(".", "") if "." in w else w for w in _findall(text)]
 
 
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """The ``(start, end)`` character span of every word, in the same order as
-    ``folded_words``."""
-    return [m.span() for m in WORD.finditer(text)]
+def word_spans(text: str, limit: int | None = None) -> list[tuple[int, int]]:
+    """The ``(start, end)`` character span of every word (of the first
+    ``limit`` words when given), in the same order as ``folded_words``."""
+    if limit is None:
+        return [m.span() for m in WORD.finditer(text)]
+    return [m.span() for m in islice(WORD.finditer(text), limit)]
