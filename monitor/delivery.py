@@ -7,7 +7,11 @@ Guarantees:
   PostgreSQL), so two workers never send the same row.
 - The row is marked ``sent`` (with Slack channel and ``ts``) right after
   Slack answers. If the process dies between Slack's answer and that commit,
-  the row's lease lapses and it is sent again: at-least-once, with a window
+  the row's lease lapses and it is taken again. With a bot token each
+  message carries its delivery id as metadata, so the retry first asks
+  Slack's channel history whether the message landed and records it
+  instead of posting twice; where Slack cannot tell (a webhook, no
+  ``channels:history`` scope) it is sent again: at-least-once, with a window
   of one message per crash. Nothing is ever lost.
 - Transient failures (timeouts, 5xx, 429) back off exponentially with
   jitter (429 waits ``Retry-After``); the rows behind a failed one for the
@@ -65,6 +69,7 @@ class DeliverySummary:
     failed: int = 0
     summaries: int = 0
     followups: int = 0
+    recovered: int = 0  # interrupted sends found already in Slack, recorded without sending again
     errors: list[str] = field(default_factory=list)
 
 
@@ -112,11 +117,12 @@ class Deliverer:
 
     # ---- alerts -------------------------------------------------------------------------
 
-    def _claim(self, limit: int) -> list[int]:
+    def _claim(self, limit: int) -> dict[int, datetime | None]:
+        """Take due rows; maps each id to when an interrupted earlier attempt began (None: a fresh row)."""
         now = self.clock.now()
         with self.engine.begin() as conn:
             stmt = (
-                select(deliveries.c.id)
+                select(deliveries.c.id, deliveries.c.status, deliveries.c.lease_until)
                 .where(
                     or_(
                         and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now),
@@ -128,24 +134,28 @@ class Deliverer:
             )
             if supports_skip_locked(conn):
                 stmt = stmt.with_for_update(skip_locked=True)
-            ids = [r[0] for r in conn.execute(stmt)]
-            if ids:
+            rows = conn.execute(stmt).all()
+            if rows:
                 conn.execute(
                     update(deliveries)
-                    .where(deliveries.c.id.in_(ids))
+                    .where(deliveries.c.id.in_([r.id for r in rows]))
                     .values(status="sending", lease_owner=self.owner, lease_until=now + timedelta(seconds=self.options.lease))
                 )
-        return ids
+        lease = timedelta(seconds=self.options.lease)
+        return {r.id: (r.lease_until - lease if r.status == "sending" else None) for r in rows}
 
     def _send_alerts(self, limit: int, summary: DeliverySummary) -> None:
-        ids = self._claim(limit)
+        claimed = self._claim(limit)
         blocked: dict[str, datetime] = {}  # destination → when its failed row retries
-        for delivery_id in ids:
+        for delivery_id, interrupted_at in claimed.items():
             row, alert = self._load_alert(delivery_id)
             if row is None or alert is None:
                 continue
             if row.destination in blocked:
                 self._release(delivery_id, blocked[row.destination])
+                continue
+            if interrupted_at is not None and self._already_posted(row, alert, interrupted_at):
+                summary.recovered += 1
                 continue
             self._pace(alert.channel)
             try:
@@ -164,6 +174,27 @@ class Deliverer:
             self._sent(delivery_id, ref)
             summary.sent += 1
             log.info("alert sent", extra={"delivery": delivery_id, "rule": row.rule_id, "story": row.story_id})
+
+    def _already_posted(self, row: object, alert: Alert, interrupted_at: datetime) -> bool:
+        """After a crash mid-send: did Slack get the message? If so, record it instead of sending again."""
+        find = getattr(self.notifier, "find_sent", None)
+        if find is None:
+            return False
+        with self.engine.connect() as conn:
+            known = conn.execute(  # Slack's id for this destination's channel, from an earlier alert
+                select(deliveries.c.channel)
+                .where(deliveries.c.destination == row.destination, deliveries.c.status == "sent")  # type: ignore[attr-defined]
+                .limit(1)
+            ).scalar()
+        ref = find(alert, channel=known or alert.channel, since=interrupted_at - timedelta(seconds=60))
+        if ref is None:
+            return False
+        self._sent(row.id, ref)  # type: ignore[attr-defined]
+        log.warning(
+            "alert was already in Slack from an interrupted attempt; recorded, not sent again",
+            extra={"delivery": row.id, "rule": row.rule_id},  # type: ignore[attr-defined]
+        )
+        return True
 
     def _pace(self, channel: str | None) -> None:
         last = self._last_sent.get(channel)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -173,6 +174,7 @@ class FakeSlack:
         self.messages: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
         self.violations: list[str] = []
+        self.history_calls = 0
         self._faults: deque[_Fault] = deque()
         self._delay = 0.0
         self._down_mode: str | None = None
@@ -192,7 +194,7 @@ class FakeSlack:
         class Handler(_Handler):
             owner = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        server = _QuietServer(("127.0.0.1", self._port), Handler)
         server.daemon_threads = True
         self._port = server.server_address[1]
         self._server = server
@@ -278,9 +280,10 @@ class FakeSlack:
             return self._faults.popleft() if self._faults else None
 
     def _next_ts(self) -> str:
+        """Like Slack's: the posting time in seconds with microseconds, strictly increasing."""
         with self._lock:
-            self._ts += 100
-            return f"1700000000.{self._ts:06d}"
+            self._ts = max(self._ts + 1, int(time.time() * 1_000_000))
+            return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
 
     def _channel_id(self, channel: Any) -> str | None:
         if not isinstance(channel, str) or not channel:
@@ -297,6 +300,18 @@ def _webhook_status(error: str) -> int:
     return {"no_service": 404, "channel_not_found": 404, "invalid_token": 403, "channel_is_archived": 410}.get(
         error, 400
     )
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away mid-answer (a killed worker) is not an error worth printing."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -338,13 +353,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self) -> None:  # noqa: N802 - slack-sdk sends conversations.history as a GET
+        parts = urlsplit(self.path)
+        self._handle(parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)))
+
     def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-        fake = self.owner
-        path = urlsplit(self.path).path
         try:
             payload = self._read_payload()
         except (ValueError, UnicodeDecodeError):
             payload = {"_unreadable": True}
+        self._handle(urlsplit(self.path).path, payload)
+
+    def _handle(self, path: str, payload: dict[str, Any]) -> None:
+        fake = self.owner
         auth = self.headers.get("Authorization") or ""
         with fake._lock:
             fake.requests.append({"path": path, "payload": payload, "authorization": auth})
@@ -396,7 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, method: str, payload: dict[str, Any], auth: str) -> None:
         fake = self.owner
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else payload.get("token", "")
-        if method not in ("chat.postMessage", "chat.update", "auth.test"):
+        if method not in ("chat.postMessage", "chat.update", "auth.test", "conversations.history"):
             self._send(404, {"ok": False, "error": "unknown_method"})
             return
         if not token:
@@ -415,6 +436,9 @@ class _Handler(BaseHTTPRequestHandler):
         channel_id = fake._channel_id(payload.get("channel"))
         if channel_id is None:
             self._send(200, {"ok": False, "error": "channel_not_found"})
+            return
+        if method == "conversations.history":
+            self._history(channel_id, payload)
             return
         problems = validate_message(payload)
         if problems:
@@ -445,6 +469,26 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.messages.append(message)
         self._send(200, {"ok": True, "channel": channel_id, "ts": ts, "message": _public(message)})
+
+    def _history(self, channel_id: str, payload: dict[str, Any]) -> None:
+        """Newest first, top-level messages since ``oldest``; metadata only with ``include_all_metadata``."""
+        fake = self.owner
+        oldest = float(payload.get("oldest") or 0)
+        with_metadata = str(payload.get("include_all_metadata", "")).lower() in ("1", "true")
+        with fake._lock:
+            fake.history_calls += 1
+            found = [
+                m for m in fake.messages
+                if m.get("channel") == channel_id and not m.get("thread_ts") and float(m["ts"]) >= oldest
+            ]
+        out = []
+        for m in reversed(found):
+            item = _public(m)
+            metadata = m.get("metadata")
+            if with_metadata and metadata:
+                item["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            out.append(item)
+        self._send(200, {"ok": True, "messages": out, "has_more": False})
 
     def _update(self, channel_id: str, payload: dict[str, Any]) -> None:
         fake = self.owner

@@ -242,3 +242,34 @@ def test_in_silent_mode_a_near_copy_sends_nothing(engine, clock, slack, feed_ids
     assert result.deliveries == 0
     d.run_once()
     assert len(slack.messages) == 1 and not slack.updates
+
+
+def test_after_a_crash_between_slacks_answer_and_the_commit_the_alert_is_found_not_posted_again(engine, clock, slack, feed_ids):
+    store(engine, clock, feed_ids["Feed A"], [story(1), story(2)])
+    d = deliverer(engine, clock, slack)
+    assert d.run_once().sent == 2
+    # the process died after Slack answered for row 1 but before the commit: it is still 'sending'
+    table = DeliveryRow.__table__
+    with engine.begin() as conn:
+        first = conn.execute(select(table.c.id).order_by(table.c.id)).scalars().first()
+        conn.execute(
+            update(table).where(table.c.id == first)
+            .values(status="sending", ts=None, lease_until=clock.now() + timedelta(seconds=30))
+        )
+    clock.advance(timedelta(seconds=31))
+    result = deliverer(engine, clock, slack).run_once()
+    assert result.recovered == 1 and result.sent == 0
+    assert len(slack.messages) == 2 and slack.history_calls == 1
+    with engine.connect() as conn:
+        row = conn.execute(select(table).where(table.c.id == first)).one()
+    assert row.status == "sent" and row.ts == slack.messages[0]["ts"]
+
+
+def test_after_a_crash_before_slack_got_the_message_it_is_sent_once(engine, clock, slack, feed_ids):
+    store(engine, clock, feed_ids["Feed A"], [story(1)])
+    table = DeliveryRow.__table__
+    with engine.begin() as conn:
+        conn.execute(update(table).values(status="sending", lease_until=clock.now() + timedelta(seconds=30)))
+    clock.advance(timedelta(seconds=31))
+    result = deliverer(engine, clock, slack).run_once()
+    assert result.recovered == 0 and result.sent == 1 and len(slack.messages) == 1

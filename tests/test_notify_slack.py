@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 
 import pytest
@@ -36,7 +37,8 @@ def everything_sent(fake: FakeSlack) -> str:
 def test_it_posts_one_alert_as_one_message_with_header_terms_link_and_context(fake):
     ref = bot(fake).send(sample_alert())
 
-    assert ref == SentRef(channel="C0ALERTS1", ts="1700000000.000100")
+    assert ref == SentRef(channel="C0ALERTS1", ts=fake.messages[0]["ts"])
+    assert re.fullmatch(r"\d{10}\.\d{6}", ref.ts)
     assert len(fake.messages) == 1
     message = fake.messages[0]
     assert message["channel"] == "C0ALERTS1"

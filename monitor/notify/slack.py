@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.error import URLError
 
@@ -36,6 +37,8 @@ from monitor.model import Alert
 from monitor.notify.base import NETWORK_ERRORS, SentRef, header, parse_retry_after, sdk_logger
 from monitor.notify.message import build_blocks, fallback_text, text_message
 from monitor.secrets import mask
+
+METADATA_EVENT = "media_monitor_alert"  # message metadata that lets a crashed send be found again
 
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 
@@ -138,9 +141,39 @@ class SlackBotNotifier:
                 blocks=build_blocks(alert),
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"delivery_id": alert.delivery_id}},
             ),
         )
         return SentRef(channel=response.get("channel") or channel, ts=response.get("ts"))
+
+    def find_sent(self, alert: Alert, *, channel: str | None, since: datetime) -> SentRef | None:
+        """The message an earlier, interrupted attempt posted for ``alert``, if Slack has it.
+
+        Each alert carries its delivery id in the message metadata; after a
+        crash between Slack's answer and our commit, the outbox asks here
+        before posting again. Returns None when no such message exists or
+        when Slack cannot tell us (no ``channels:history`` scope, a channel
+        given by name): the caller then sends, at the risk of one duplicate.
+        """
+        target = channel or alert.channel or self._default_channel
+        if not target:
+            return None
+        try:
+            response = self._call(
+                f"the history check for alert {alert.delivery_id}",
+                target,
+                lambda: self._client.conversations_history(
+                    channel=target, oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=200
+                ),
+            )
+        except DeliveryError:
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_EVENT and payload.get("delivery_id") == alert.delivery_id:
+                return SentRef(channel=response.get("channel") or target, ts=message.get("ts"))
+        return None
 
     def send_text(self, channel: str | None, text: str) -> SentRef:
         """Post one mrkdwn line of ours (see ``Notifier.send_text``) to ``channel`` or the default."""
