@@ -165,8 +165,8 @@ def _read_defaults(table: dict[str, Any], file: str, loc: TomlLocator, problems:
         }
     )
     interval = c.duration("interval", d.interval)
-    if interval < 10:
-        c.error("interval", f"must be at least 10 seconds; got {interval:g}")
+    if interval < 1:
+        c.error("interval", f"must be at least 1 second; got {interval:g}")
         interval = d.interval
     deadline = c.duration("deadline", d.deadline)
     lease = c.duration("lease", -1.0) if "lease" in table else None
@@ -258,8 +258,8 @@ def _read_feeds(
                 c.error("url", f"duplicate feed url (also feeds[{urls[url]}])")
             urls[url] = i
         interval = c.duration("interval", defaults.interval)
-        if interval < 10:
-            c.error("interval", f"must be at least 10 seconds; got {interval:g}")
+        if interval < 1:
+            c.error("interval", f"must be at least 1 second; got {interval:g}")
         tags = c.string_list("tags")
         enabled = c.get("enabled", bool, True)
         if name and url:
