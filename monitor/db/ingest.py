@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, tuple_
 
 from monitor.db.schema import Cluster, DeliveryRow, FollowupRow, MatchRow, Sighting, StoryBand, StoryRow
 from monitor.db.sql import bounded_key, insert
@@ -203,6 +203,18 @@ def _add_sighting(conn: Connection, feed_id: int, entry_key: str, story_id: int,
     ).scalar()
 
 
+def _band_match(conn: Connection, pairs: list[tuple[int, int]]) -> ColumnElement[bool]:
+    """``(band, key)`` is one of ``pairs``, in the form each engine answers from the primary key.
+
+    PostgreSQL turns a row-value IN into a bitmap OR over the index. SQLite scans
+    the whole table for it (quadratic over a cold poll), but searches the index
+    for an OR of ``band = b AND key = k``.
+    """
+    if conn.dialect.name == "sqlite":
+        return or_(*(and_(bands_t.c.band == i, bands_t.c.key == k) for i, k in pairs))
+    return tuple_(bands_t.c.band, bands_t.c.key).in_(pairs)
+
+
 def _find_cluster(
     conn: Connection, fp: Fingerprint, now: datetime, fingerprinter: Fingerprinter, options: IngestOptions
 ) -> int | None:
@@ -215,12 +227,7 @@ def _find_cluster(
         select(stories_t.c.id, stories_t.c.cluster_id, stories_t.c.fingerprint)
         .where(
             stories_t.c.id.in_(
-                select(bands_t.c.story_id).where(
-                    # one (band = b AND key = k) per band, not a row-value IN: SQLite scans the
-                    # whole table for the latter and searches the primary key for each of these
-                    or_(*(and_(bands_t.c.band == i, bands_t.c.key == k) for i, k in pairs)),
-                    bands_t.c.seen_at >= since,
-                )
+                select(bands_t.c.story_id).where(_band_match(conn, pairs), bands_t.c.seen_at >= since)
             ),
             stories_t.c.cluster_id.is_not(None),
         )
