@@ -3,10 +3,11 @@
 Generates N rules (10, 1,000, 10,000) and news-sized stories (a 10-word title
 and a 40-word summary) over a synthetic vocabulary of 50,000 pseudo-words with
 a Zipf distribution (common words short, rare words long, as in real text).
-Prints stories/s with presearch and with the naive peer (every enabled rule's
-tree evaluated against every story), the speedup, the cost per story relative
-to 10 rules, how many rules were evaluated (candidates) and matched per story,
-and checks that presearch and the naive peer give the same matches.
+Prints stories/s (and CPU µs per story) with presearch and stories/s with the
+naive peer (every enabled rule's tree evaluated against every story), the
+speedup, the cost per story relative to 10 rules, how many rules were
+evaluated (candidates) and matched per story, and checks that presearch and
+the naive peer give the same matches.
 
 Two models of a rule set (``--model``):
 
@@ -31,7 +32,12 @@ rule drawn from the Zipf distribution with only the top 300 words skipped, so
 many rules hinge on fairly common words and a story matches ~7 of 10,000
 rules. It is a stress test, not a model of real rule sets.
 
-    .venv/bin/python bench/bench_rules.py [--stories 5000] [--seed 1] [--model analyst|zipf]
+The presearch passes of the three rule sets are interleaved (10, 1,000,
+10,000 rules, then again; the median of ``--rounds`` passes each), so a change
+of load on the machine during the run shifts all three alike instead of
+skewing the cost ratio; timed passes drop their results (see ``one_pass``).
+
+    .venv/bin/python bench/bench_rules.py [--stories 5000] [--seed 1] [--model analyst|zipf] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -184,17 +190,32 @@ class ZipfModel:
 # --- measuring ----------------------------------------------------------------
 
 
-def per_second(fn: Callable, stories: list[Story], rounds: int = 3) -> tuple[float, list]:
-    """Median stories/s of ``rounds`` runs of ``fn`` over ``stories``, and the
-    last results. Counts this process's CPU time, so other load on the machine
-    disturbs the figures less."""
-    results: list = []
-    rates = []
+def per_second(fn: Callable, stories: list[Story], rounds: int = 3) -> float:
+    """Median stories/s of ``rounds`` runs of ``fn`` over ``stories``."""
+    return statistics.median(one_pass(fn, stories) for _ in range(rounds))
+
+
+def one_pass(fn: Callable, stories: list[Story]) -> float:
+    """Stories/s of one run of ``fn`` over ``stories``. Counts this process's
+    CPU time, so other load on the machine disturbs the figures less, and
+    drops each result at once, as the pipeline does after storing it: results
+    kept by the thousand would make the garbage collector walk every compiled
+    rule again and again, and the figure would measure the collector."""
+    t0 = time.process_time()
+    for story in stories:
+        fn(story)
+    return len(stories) / (time.process_time() - t0)
+
+
+def interleaved(fns: list[Callable], stories: list[Story], rounds: int) -> list[float]:
+    """Like ``per_second`` for each of ``fns``, but round by round (one pass of
+    each in turn), so a change of load on the machine affects every one
+    alike and the ratios between them stay fair."""
+    rates: list[list[float]] = [[] for _ in fns]
     for _ in range(rounds):
-        t0 = time.process_time()
-        results = [fn(s) for s in stories]
-        rates.append(len(stories) / (time.process_time() - t0))
-    return statistics.median(rates), results
+        for k, fn in enumerate(fns):
+            rates[k].append(one_pass(fn, stories))
+    return [statistics.median(r) for r in rates]
 
 
 def histogram(counts: list[int]) -> str:
@@ -208,31 +229,39 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", choices=("analyst", "zipf"), default="analyst")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     words = vocabulary(rng, VOCABULARY)
     model = World(words, rng) if args.model == "analyst" else ZipfModel(words, rng)
     stories = [model.story(i) for i in range(args.stories)]
     size = sum(len(s.title.split()) + len(s.summary.split()) for s in stories) // len(stories)
-    print(f"model {args.model}: {len(stories)} stories of {size} words; medians of 3 rounds, CPU time of one core\n")
-    print(f"{'rules':>7} {'compile s':>9} {'cand/story':>10} {'match/story':>11} {'matches 0/1/2/3+':>18}"
-          f" {'presearch/s':>11} {'naive/s':>9} {'speedup':>8} {'cost vs 10':>10}")
-    base_cost = None
-    for n in (10, 1_000, 10_000):
+    print(f"model {args.model}: {len(stories)} stories of {size} words; medians of {args.rounds} interleaved rounds,"
+          " CPU time of one core\n")
+    sizes = (10, 1_000, 10_000)
+    rulesets, compile_s = [], []
+    for n in sizes:
         rules = [model.rule(i) for i in range(n)]
         t0 = time.perf_counter()
-        ruleset = compile_rules(rules)
-        compile_s = time.perf_counter() - t0
-        fast, got = per_second(ruleset.match, stories)
+        rulesets.append(compile_rules(rules))
+        compile_s.append(time.perf_counter() - t0)
+    timed = interleaved([ruleset.match for ruleset in rulesets], stories, args.rounds)
+    print(f"{'rules':>7} {'compile s':>9} {'cand/story':>10} {'match/story':>11} {'matches 0/1/2/3+':>18}"
+          f" {'presearch/s':>11} {'µs/story':>8} {'naive/s':>9} {'speedup':>8} {'cost vs 10':>10}")
+    base_cost = None
+    for n, ruleset, seconds, fast in zip(sizes, rulesets, compile_s, timed):
         naive_stories = stories[: max(100, min(len(stories), 2_000_000 // n))]
-        slow, want = per_second(ruleset.match_exhaustive, naive_stories, rounds=1 if n >= 1000 else 3)
-        assert got[: len(want)] == want, "presearch and naive disagree"
+        slow = per_second(ruleset.match_exhaustive, naive_stories, rounds=1 if n >= 1000 else 3)
+        got = [ruleset.match(s) for s in stories]
+        assert got[: len(naive_stories)] == [ruleset.match_exhaustive(s) for s in naive_stories], (
+            "presearch and naive disagree"
+        )
         cand = statistics.mean(len(ruleset.candidates(s)) for s in stories)
         counts = [len(m) for m in got]
         cost = 1 / fast
         base_cost = base_cost or cost
-        print(f"{n:>7,} {compile_s:>9.2f} {cand:>10.1f} {sum(counts) / len(counts):>11.2f} {histogram(counts):>18}"
-              f" {fast:>11,.0f} {slow:>9,.0f} {fast / slow:>7.1f}x {cost / base_cost:>9.2f}x")
+        print(f"{n:>7,} {seconds:>9.2f} {cand:>10.1f} {sum(counts) / len(counts):>11.2f} {histogram(counts):>18}"
+              f" {fast:>11,.0f} {cost * 1e6:>8.1f} {slow:>9,.0f} {fast / slow:>7.1f}x {cost / base_cost:>9.2f}x")
     print("\nnaive: every enabled rule's tree evaluated against each story (same tokenization);")
     print("the naive column at 1,000 and 10,000 rules ran on fewer stories; matches were compared on those.")
     print("cand/story: rules evaluated per story after presearch; matches 0/1/2/3+: share of stories.")

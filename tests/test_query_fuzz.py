@@ -3,9 +3,11 @@ and presearch never changes what matches."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -91,3 +93,29 @@ def test_it_matches_the_same_whatever_word_frequencies_choose_the_anchors(
     ruleset = compile_rules(FEATURE_RULES, stats=stats)
     s = story(title, summary, url="https://example.test/" + title.replace(" ", "-"))
     assert ruleset.match(s) == ruleset.match_exhaustive(s) == compile_rules(FEATURE_RULES).match(s)
+
+
+SHAPES = [
+    "{a}", '"{a} {b}"', "({a} OR {b}) ({c} OR {d})", "{a} NOT {b}", "{p}* ({a} OR {b})",
+    "{a} NEAR/2 ({b} OR {c})", 'title:({a} OR "{a} {b}") {c} NOT {d}', "{a} {b}",
+    "({a} OR {b}) ({c} OR {d} OR {p}*)", "({a} OR {b}) ONEAR/1 {c} {d}", "=US {a}", "{a} OR NOT {b}",
+]
+SMALL_VOCAB = ["alep", "aleppo", "aleppan", "truce", "ceasefire", "talks", "russia", "russian", "us", "syria",
+               "raids", "strikes", "the", "and", "geneva", "kurds"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_it_matches_many_rules_the_same_with_and_without_presearch(seed: int) -> None:
+    # Rules built like the benchmark's over a small vocabulary, so that anchors, filters
+    # and prefixes both pass and fail often.
+    rng = random.Random(seed)
+    rules = []
+    for i in range(300):
+        a, b, c, d = rng.sample(SMALL_VOCAB, 4)
+        rules.append(Rule(f"r{i}", "R", rng.choice(SHAPES).format(a=a, b=b, c=c, d=d, p=rng.choice(SMALL_VOCAB)[:4])))
+    ruleset = compile_rules(rules)
+    for _ in range(150):
+        words = rng.choices(SMALL_VOCAB + ["US", "U.S.", "Aleppo's", "RAIDS", "x"], k=rng.randint(0, 12))
+        cut = rng.randint(0, len(words))
+        s = story(" ".join(words[:cut]), ", ".join(words[cut:]) + ".")
+        assert ruleset.match(s) == ruleset.match_exhaustive(s)

@@ -8,7 +8,7 @@ import pytest
 
 from monitor.model import Rule, Story
 from monitor.query import compile_rules, parse_query
-from monitor.query.presearch import PresearchIndex, anchors, rule_set_shares
+from monitor.query.presearch import PresearchIndex, anchors, requirements, rule_set_shares, word_filters
 
 
 def keys(query: str, stats=None) -> set | None:
@@ -72,3 +72,68 @@ def test_it_lists_the_candidates_of_a_story_in_rule_order() -> None:
     rules = [Rule("a", "A", "pentagon"), Rule("b", "B", "NOT turkey"), Rule("c", "C", "kremlin OR coordinat*")]
     s = Story("k", "Kremlin coordinated", "", "", datetime(2016, 1, 1, tzinfo=timezone.utc), "")
     assert compile_rules(rules).candidates(s) == [1, 2]
+
+
+def clauses(query: str) -> list[set]:
+    return [{word + "*" if prefix else word for word, prefix in keys} for keys, _ in requirements(parse_query(query))]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("pentagon", [{"pentagon"}]),
+        ('"defense ministry" coordinat*', [{"defense"}, {"ministry"}, {"coordinat*"}]),
+        ("russia (strikes OR raids)", [{"russia"}, {"strikes", "raids"}]),
+        ('russia OR "defense ministry"', [{"russia", "ministry"}]),
+        ("russia NEAR/3 (strikes OR raids)", [{"russia"}, {"strikes", "raids"}]),
+        ("title:(pentagon) denies", [{"pentagon"}, {"denies"}]),
+        ("russia NOT turkey", [{"russia"}]),
+        ("russia OR NOT turkey", []),
+        ("NOT turkey", []),
+    ],
+)
+def test_it_derives_what_every_matching_story_must_contain(query: str, expected: list[set]) -> None:
+    assert clauses(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("pentagon", ()),
+        ("jets* (strikes OR raids)", ({"jets*"},)),  # anchored on strikes/raids; the prefix is checked too
+        ('"defense ministry" kremlin', ({"defense"}, {"kremlin"})),  # rarest first, the anchor left out
+        ("NOT turkey", ()),
+    ],
+)
+def test_it_keeps_the_requirements_beyond_the_anchors_as_filters(query: str, expected: tuple) -> None:
+    assert word_filters(parse_query(query)) == tuple(frozenset(f) for f in expected)
+
+
+def test_it_drops_candidates_whose_filters_find_no_word() -> None:
+    index = PresearchIndex(
+        [(0, frozenset({("strikes", False)})), (1, frozenset({("strikes", False)})), (2, None)],
+        {
+            0: (frozenset({"jets*"}),),
+            1: (frozenset({"russia", "moscow"}), frozenset({"syria"})),
+            2: (frozenset({"x"}),),
+        },
+    )
+    assert index.candidates(["strikes"]) == {2}  # a rule with no anchors is never filtered
+    assert index.candidates(["strikes", "jetstream"]) == {0, 2}
+    assert index.candidates(["strikes", "moscow"]) == {2}
+    assert index.candidates(["strikes", "moscow", "syria", "jets"]) == {0, 1, 2}
+
+
+def test_it_evaluates_a_rule_only_when_its_rarer_and_commoner_words_are_both_there() -> None:
+    rules = [Rule("a", "A", "palmyra ceasefire"), Rule("b", "B", "aleppo* (ceasefire OR truce)")]
+    ruleset = compile_rules(rules)
+    when = datetime(2016, 1, 1, tzinfo=timezone.utc)
+    for title, expected in [
+        ("Palmyra museum reopens", []),
+        ("Palmyra ceasefire holds", [0]),
+        ("Truce talks in Geneva", []),
+        ("Aleppo's truce", [1]),
+    ]:
+        s = Story("k", title, "", "", when, "")
+        assert ruleset.candidates(s) == expected
+        assert ruleset.match(s) == ruleset.match_exhaustive(s)

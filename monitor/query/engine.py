@@ -19,7 +19,7 @@ from monitor.query.errors import QuerySyntaxError
 from monitor.query.evaluate import Doc, Predicate, compile_query, fields_of, matched_terms
 from monitor.query.lexer import FIELDS
 from monitor.query.parser import Node, parse_query
-from monitor.query.presearch import Anchor, PresearchIndex, anchors, rule_set_shares
+from monitor.query.presearch import Anchor, PresearchIndex, anchors, rule_set_shares, word_filters
 
 __all__ = ["CompiledRule", "RuleSet", "build_ruleset", "compile_rules", "match", "story_texts"]
 
@@ -35,6 +35,7 @@ class CompiledRule:
     anchors: frozenset[Anchor] | None
     languages: tuple[str, ...]
     limited: bool  # the rule has feed, tag or language limits
+    filters: tuple[frozenset[str], ...] = ()  # presearch's second pass (``presearch.word_filters``)
 
     def admits(self, story: Story) -> bool:
         """Whether the rule's feed, tag and language limits let ``story`` through.
@@ -80,7 +81,7 @@ class RuleSet:
         enabled = [(i, c.anchors) for i, c in enumerate(self.rules) if c.rule.enabled]
         self._enabled = tuple(i for i, _ in enabled)
         self._predicates = tuple(c.predicate for c in self.rules)
-        self.index = PresearchIndex(enabled)
+        self.index = PresearchIndex(enabled, {i: self.rules[i].filters for i, _ in enabled})
         used: set[str] = set()
         for i, found in enabled:
             if found is not None:
@@ -94,12 +95,7 @@ class RuleSet:
         """Numbers of the enabled rules presearch picks for ``story``, ascending."""
         if doc is None:
             doc = Doc(story_texts(story))
-        fields = self._index_fields
-        if len(fields) == 1:
-            words = doc.field(fields[0]).words
-        else:
-            words = [w for f in fields for w in doc.field(f).words]
-        return sorted(self.index.candidates(words))
+        return sorted(self.index.candidates(doc[self._index_fields]))
 
     def match(self, story: Story) -> list[RuleMatch]:
         """Matches of ``story``, evaluating only the presearch candidates."""
@@ -149,7 +145,10 @@ def compile_rule(rule: Rule, stats: Mapping[str, float] | None = None, tree: Nod
     found = anchors(tree, stats)
     languages = tuple(lang.strip().lower().replace("_", "-") for lang in rule.languages)
     limited = bool(rule.feeds or rule.tags or rule.languages)
-    return CompiledRule(rule, tree, compile_query(tree, rule.fields), found[0] if found else None, languages, limited)
+    return CompiledRule(
+        rule, tree, compile_query(tree, rule.fields), found[0] if found else None, languages, limited,
+        word_filters(tree, stats),
+    )
 
 
 def _check_fields(rule: Rule) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from monitor.query.parser import And, Near, Node, Not, Or, Scope, Term, Word
-from monitor.query.tokens import exact_words, folded_words, word_spans
+from monitor.query.tokens import exact_words, folded_words, plain_ascii, word_spans, word_start
 
 __all__ = ["Doc", "FieldText", "Predicate", "compile_query", "fields_of", "matched_terms"]
 
@@ -22,14 +22,14 @@ FIELD_ORDER = {"title": 0, "summary": 1, "content": 2, "source": 3, "url": 4}
 _EMPTY: list[int] = []
 
 Predicate = Callable[["Doc"], bool]
-Hit = tuple[str, int, int]  # field, first word, one past the last word
+Hit = tuple[int, int, int, str]  # field order, first word, -(one past the last word), field
 
 
 class FieldText:
     """One field of a story as words; positions, exact forms and character
     spans are computed on first use."""
 
-    __slots__ = ("text", "words", "wordset", "_sorted", "_exact", "_spans", "_cache")
+    __slots__ = ("text", "words", "wordset", "_sorted", "_exact", "_spans", "_low", "_cache")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -38,6 +38,7 @@ class FieldText:
         self._sorted: list[str] | None = None
         self._exact: list[str] | None = None
         self._spans: list[tuple[int, int]] | None = None
+        self._low: str | None = None  # the text lower-cased when plain ASCII, else ""
         self._cache: dict[Any, list[int]] = {}
 
     def word_positions(self, norm: str) -> list[int]:
@@ -116,6 +117,16 @@ class FieldText:
 
     def surface(self, start: int, end: int) -> str:
         """The story text from word ``start`` to word ``end - 1``, as written."""
+        if self._low is None:
+            self._low = self.text.lower() if plain_ascii(self.text) else ""
+        if self._low:
+            low, words = self._low, self.words
+            first, last = words[start], words[end - 1]
+            i = word_start(low, first, bisect_left(self.word_positions(first), start))
+            if end - 1 != start:
+                i_last = word_start(low, last, bisect_left(self.word_positions(last), end - 1))
+                return self.text[i : i_last + len(last)]
+            return self.text[i : i + len(first)]
         spans = self._spans
         if spans is None or len(spans) < end:
             spans = self._spans = word_spans(self.text, end)
@@ -136,13 +147,14 @@ class Doc(dict):
     read it with one dictionary look-up.
     """
 
-    __slots__ = ("_texts", "_fields", "_sorted")
+    __slots__ = ("_texts", "_fields", "_sorted", "_with_words")
 
     def __init__(self, texts: dict[str, str]) -> None:
         super().__init__()
         self._texts = texts
         self._fields: dict[str, FieldText] = {}
         self._sorted: dict[tuple[str, ...], list[str]] = {}
+        self._with_words: dict[tuple[str, ...], list[tuple[int, str, FieldText]]] = {}
 
     def __missing__(self, fields: tuple[str, ...]) -> set[str]:
         if len(fields) == 1:
@@ -158,6 +170,15 @@ class Doc(dict):
         if ft is None:
             ft = self._fields[name] = FieldText(self._texts.get(name) or "")
         return ft
+
+    def with_words(self, fields: tuple[str, ...]) -> list[tuple[int, str, FieldText]]:
+        """``(FIELD_ORDER, name, FieldText)`` of each of ``fields`` that has words."""
+        found = self._with_words.get(fields)
+        if found is None:
+            found = self._with_words[fields] = [
+                (FIELD_ORDER[f], f, ft) for f in fields if (ft := self.field(f)).words
+            ]
+        return found
 
     def has_prefix(self, fields: tuple[str, ...], prefix: str) -> bool:
         """Whether some word of ``fields`` starts with ``prefix`` (folded)."""
@@ -329,41 +350,58 @@ def _near_pairs(ft: FieldText, near: Near) -> list[tuple[int, int]]:
     return out
 
 
-def _collect(node: Node, fields: tuple[str, ...], doc: Doc) -> tuple[bool, list[Hit]]:
+def _collect(node: Node, fields: tuple[str, ...], doc: Doc, hits: list[Hit]) -> bool:
+    """Whether ``node`` matches ``doc``; if it does, its hits are appended to
+    ``hits``, and if not, nothing is."""
     if isinstance(node, Term):
-        first, n = node.words[0].norm, len(node.words)
-        hits = []
-        for f in fields:
-            ft = doc.field(f)
-            if first in ft.wordset or node.words[0].prefix:
-                hits += [(f, p, p + n) for p in ft.occurrences(node)]
-        return bool(hits), hits
+        words, found = node.words, False
+        word = words[0]
+        plain = len(words) == 1 and not word.prefix and word.exact is None
+        for order, f, ft in doc.with_words(fields):
+            if plain:
+                starts = ft.word_positions(word.norm)
+            elif word.prefix or word.norm in ft.wordset:
+                starts = ft.occurrences(node)
+            else:
+                continue
+            if starts:
+                n = len(words)
+                hits += [(order, p, -p - n, f) for p in starts]
+                found = True
+        return found
     if isinstance(node, Scope):
-        return _collect(node.child, (node.field,), doc)
+        return _collect(node.child, (node.field,), doc, hits)
     if isinstance(node, Not):
-        ok, _ = _collect(node.child, fields, doc)
-        return not ok, []
+        return not _collect(node.child, fields, doc, [])
     if isinstance(node, Near):
-        hits = [(f, s, e) for f in fields for s, e in _near_pairs(doc.field(f), node)]
-        return bool(hits), hits
-    results = [_collect(c, fields, doc) for c in node.children]
+        before = len(hits)
+        for order, f, ft in doc.with_words(fields):
+            hits += [(order, s, -e, f) for s, e in _near_pairs(ft, node)]
+        return len(hits) > before
     if isinstance(node, And):
-        if all(ok for ok, _ in results):
-            return True, [h for _, hs in results for h in hs]
-        return False, []
-    hits = [h for ok, hs in results if ok for h in hs]
-    return any(ok for ok, _ in results), hits
+        before = len(hits)
+        for child in node.children:
+            if not _collect(child, fields, doc, hits):
+                del hits[before:]
+                return False
+        return True
+    found = False
+    for child in node.children:
+        if _collect(child, fields, doc, hits):
+            found = True
+    return found
 
 
 def matched_terms(node: Node, fields: tuple[str, ...], doc: Doc) -> tuple[str, ...]:
     """The words and phrases, as written in the story, that make ``node`` match:
     de-duplicated, in order of first occurrence (title first, then summary,
     content, source, url). Terms under a ``NOT`` never count."""
-    _, hits = _collect(node, fields, doc)
-    hits.sort(key=lambda h: (FIELD_ORDER.get(h[0], 9), h[1], -h[2]))
+    hits: list[Hit] = []
+    _collect(node, fields, doc, hits)
+    hits.sort()
     seen: dict[str, None] = {}
-    for f, s, e in hits:
-        seen.setdefault(doc.field(f).surface(s, e), None)
+    for _, start, end, f in hits:
+        seen.setdefault(doc.field(f).surface(start, -end), None)
     return tuple(seen)
 
 

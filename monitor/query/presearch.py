@@ -18,13 +18,22 @@ the set name each word: a word that many rules name (a country, a subject
 such as "ceasefire") is a word the news uses often, while the name a single
 rule is built around is usually rare.
 
-At match time all anchors live in one Aho-Corasick automaton run over the
-story's folded words joined by spaces: `` word `` for a word and `` prefix``
-for a prefix, so a single pass in C finds every candidate.
+A second pass (Lucene Monitor's "multipass" presearcher does the same) keeps
+a rule found by its anchors only if the story also satisfies the rule's other
+requirements that are cheap to test: ``jets* (strikes OR raids)`` anchored on
+``strikes``/``raids`` also needs a word starting with ``jets``. Rules are then
+evaluated mostly when they match.
+
+At match time the story's set of folded words is intersected (in C) with the
+set of whole-word anchors, and prefix anchors live in one Aho-Corasick
+automaton run over those words joined by spaces (`` prefix`` is the key), so
+presearch costs grow with the story, hardly with the number of rules. The
+second pass looks only at the few rules the first one found.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -32,9 +41,13 @@ import ahocorasick
 
 from monitor.query.parser import And, Near, Node, Not, Scope, Term, Word
 
-__all__ = ["Anchor", "PresearchIndex", "anchors", "estimated_share", "rule_set_shares"]
+__all__ = [
+    "Anchor", "Clause", "PresearchIndex", "anchors", "estimated_share", "requirements", "rule_set_shares",
+    "word_filters",
+]
 
 Anchor = tuple[str, bool]  # folded word, is a prefix
+Clause = tuple[frozenset[Anchor], float]  # a story holds one of these anchors; estimated share
 
 # Words so common in news text that they make poor anchors (English, Russian).
 _COMMON = frozenset(
@@ -92,62 +105,149 @@ def _words(node: Node) -> Iterator[Word]:
 
 def anchors(node: Node, stats: Mapping[str, float] | None = None) -> tuple[frozenset[Anchor], float] | None:
     """The anchors of ``node`` and their estimated combined share of stories,
-    or None when the node cannot be anchored (it must always be evaluated)."""
+    or None when the node cannot be anchored (it must always be evaluated):
+    the cheapest of its ``requirements``."""
+    return _cheapest(requirements(node, stats))
+
+
+def requirements(node: Node, stats: Mapping[str, float] | None = None) -> list[Clause]:
+    """What every story that ``node`` matches contains, as clauses: some
+    anchor of each clause. Empty when nothing can be required.
+
+    A phrase requires each of its words (a clause each); ``AND`` what each
+    child requires; ``NEAR`` what each side requires; ``OR`` (and a ``NEAR``
+    side with several alternatives) one clause, the union of each child's
+    cheapest; ``NOT`` nothing.
+    """
     if isinstance(node, Term):
-        return _cheapest([(frozenset({(w.norm, w.prefix)}), _word_share(w, stats)) for w in node.words])
+        return [(frozenset({(w.norm, w.prefix)}), _word_share(w, stats)) for w in node.words]
     if isinstance(node, Near):
-        return _cheapest([_union([anchors(t, stats) for t in node.left]), _union([anchors(t, stats) for t in node.right])])
+        left = _either([requirements(t, stats) for t in node.left])
+        return left + _either([requirements(t, stats) for t in node.right])
     if isinstance(node, Scope):
-        return anchors(node.child, stats)
+        return requirements(node.child, stats)
     if isinstance(node, Not):
-        return None
-    found = [anchors(c, stats) for c in node.children]
+        return []
+    found = [requirements(c, stats) for c in node.children]
     if isinstance(node, And):
-        return _cheapest(found)
-    return _union(found)
+        return [clause for clauses in found for clause in clauses]
+    return _either(found)
 
 
-def _cheapest(options: Sequence[tuple[frozenset[Anchor], float] | None]) -> tuple[frozenset[Anchor], float] | None:
-    usable = [o for o in options if o is not None]
-    return min(usable, key=lambda o: (o[1], sorted(o[0]))) if usable else None
+def word_filters(node: Node, stats: Mapping[str, float] | None = None) -> tuple[frozenset[str], ...]:
+    """The requirements of ``node`` other than its anchors, rarest first, each
+    as a set of folded words (a prefix written ``prefix*``): a story with no
+    word of one of them cannot match. Empty when ``node`` has no anchors."""
+    clauses = requirements(node, stats)
+    anchor = _cheapest(clauses)
+    if anchor is None:
+        return ()
+    out: list[frozenset[str]] = []
+    for keys, _ in sorted(clauses, key=lambda c: (c[1], sorted(c[0]))):
+        words = frozenset(word + "*" if prefix else word for word, prefix in keys)
+        if keys != anchor[0] and words not in out:
+            out.append(words)
+    return tuple(out)
 
 
-def _union(options: Sequence[tuple[frozenset[Anchor], float] | None]) -> tuple[frozenset[Anchor], float] | None:
-    if any(o is None for o in options):
-        return None
-    keys = frozenset().union(*(o[0] for o in options))  # type: ignore[index]
-    return keys, min(1.0, sum(o[1] for o in options))  # type: ignore[index]
+def _either(options: Sequence[list[Clause]]) -> list[Clause]:
+    """The requirements when one of ``options`` (each a list of clauses) holds:
+    one clause, the union of each option's cheapest; none when some option
+    requires nothing."""
+    if len(options) == 1:
+        return options[0]
+    cheapest = [c for c in map(_cheapest, options) if c is not None]
+    if len(cheapest) < len(options):
+        return []
+    keys = frozenset().union(*(keys for keys, _ in cheapest))
+    return [(keys, min(1.0, sum(share for _, share in cheapest)))]
+
+
+def _cheapest(clauses: Sequence[Clause]) -> Clause | None:
+    """The clause with the smallest estimated share (ties: by its anchors)."""
+    return min(clauses, key=lambda c: (c[1], sorted(c[0]))) if clauses else None
 
 
 class PresearchIndex:
     """Maps anchors to rule numbers; ``candidates`` gives the rules a story may match.
 
     ``rules`` pairs each rule number with its anchors, or None for a rule
-    that must always be evaluated. Built once; read-only afterwards.
+    that must always be evaluated. ``filters`` optionally maps rule numbers
+    to their ``word_filters``: a rule found by its anchors stays a candidate
+    only if the story has a word of each. Built once; read-only afterwards.
     """
 
-    def __init__(self, rules: Sequence[tuple[int, frozenset[Anchor] | None]]) -> None:
+    def __init__(
+        self,
+        rules: Sequence[tuple[int, frozenset[Anchor] | None]],
+        filters: Mapping[int, tuple[frozenset[str], ...]] | None = None,
+    ) -> None:
         self.always: tuple[int, ...] = tuple(i for i, a in rules if a is None)
-        by_key: dict[str, list[int]] = {}
+        by_word: dict[str, set[int]] = {}
+        by_prefix: dict[str, set[int]] = {}
         for i, found in rules:
             for word, prefix in found or ():
-                by_key.setdefault(f" {word}" if prefix else f" {word} ", []).append(i)
-        self._automaton: ahocorasick.Automaton | None = None
-        if by_key:
+                (by_prefix if prefix else by_word).setdefault(word, set()).add(i)
+        self.keys = len(by_word) + len(by_prefix)
+        self._by_word = {word: tuple(sorted(ids)) for word, ids in by_word.items()}
+        self._words = frozenset(by_word)
+        self._prefixes: ahocorasick.Automaton | None = None
+        if by_prefix:
             automaton = ahocorasick.Automaton()
-            for key, ids in by_key.items():
-                automaton.add_word(key, tuple(sorted(set(ids))))
+            for prefix, ids in by_prefix.items():
+                automaton.add_word(" " + prefix, tuple(sorted(ids)))
             automaton.make_automaton()
-            self._automaton = automaton
-        self.keys = len(by_key)
+            self._prefixes = automaton
+        # By rule number: the filters, split into whole words and prefixes; () for none.
+        self._filters: list[tuple[tuple[frozenset[str], tuple[str, ...]], ...]] = [()] * (
+            1 + max((i for i, _ in rules), default=-1)
+        )
+        for i, found in rules:
+            if found is not None and filters and filters.get(i):
+                self._filters[i] = tuple(_split_prefixes(words) for words in filters[i])
 
-    def candidates(self, words: Sequence[str]) -> set[int]:
-        """Rule numbers whose anchors occur in ``words`` (folded), plus the
-        always-evaluated rules."""
+    def candidates(self, words: Iterable[str]) -> set[int]:
+        """Rule numbers whose anchors occur in ``words`` (folded; a set is used
+        as it is) and whose filters pass, plus the always-evaluated rules."""
+        if not isinstance(words, (set, frozenset)):
+            words = set(words)
         found = set(self.always)
-        if self._automaton is not None and words:
-            text = " " + " ".join(words) + " "
-            update = found.update
-            for _, ids in self._automaton.iter(text):
+        if not words:
+            return found
+        update = found.update
+        by_word = self._by_word
+        for word in self._words.intersection(words):
+            update(by_word[word])
+        if self._prefixes is not None:
+            for _, ids in self._prefixes.iter(" " + " ".join(words)):
                 update(ids)
+        filters = self._filters
+        ordered: list[str] | None = None  # the words sorted, for prefix filters
+        for i in list(found):
+            for need, prefixes in filters[i]:
+                if need.isdisjoint(words):
+                    if prefixes:
+                        if ordered is None:
+                            ordered = sorted(words)
+                        if _starts_any(ordered, prefixes):
+                            continue
+                    found.discard(i)
+                    break
         return found
+
+
+def _split_prefixes(words: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A ``word_filters`` set as its whole words and its prefixes (``*`` dropped)."""
+    return (
+        frozenset(w for w in words if not w.endswith("*")),
+        tuple(sorted(w[:-1] for w in words if w.endswith("*"))),
+    )
+
+
+def _starts_any(ordered: list[str], prefixes: tuple[str, ...]) -> bool:
+    """Whether a word of ``ordered`` (sorted) starts with one of ``prefixes``."""
+    for prefix in prefixes:
+        i = bisect_left(ordered, prefix)
+        if i < len(ordered) and ordered[i].startswith(prefix):
+            return True
+    return False

@@ -16,17 +16,18 @@ Each word has two forms:
 
 Stories are tokenized once per field; the folded forms drive matching and the
 character spans (computed only for matching stories) give the words back as
-they appear in the text.
+they appear in the text. In plain ASCII text (``plain_ascii``) a word is found
+again with ``str.find`` (``word_start``) instead of a second regex pass.
 """
 
 from __future__ import annotations
 
 import re
-from itertools import islice
 import sys
 import unicodedata
+from itertools import islice
 
-__all__ = ["WORD", "fold", "folded_words", "exact_words", "word_spans"]
+__all__ = ["WORD", "exact_words", "fold", "folded_words", "plain_ascii", "word_spans", "word_start"]
 
 
 def _mark_ranges() -> str:
@@ -52,6 +53,7 @@ WORD = re.compile(
     rf"(?<![{_WORDCHARS}])[^\W\d_](?:\.[^\W\d_])+\.?(?![{_WORDCHARS}])|[{_WORDCHARS}]+"
 )
 _findall = WORD.findall
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 _DROP = {ord("."): None, 0x200C: None, 0x200D: None}
 _CACHE: dict[str, str] = {}
@@ -98,3 +100,34 @@ def word_spans(text: str, limit: int | None = None) -> list[tuple[int, int]]:
     if limit is None:
         return [m.span() for m in WORD.finditer(text)]
     return [m.span() for m in islice(WORD.finditer(text), limit)]
+
+
+def plain_ascii(text: str) -> bool:
+    """Whether ``text`` is ASCII with no dotted acronym: then its folded words
+    are its lower-cased words, the same length as written, and only non-word
+    characters lie between two words (so ``word_start`` applies)."""
+    if not text.isascii():
+        return False
+    last, at = len(text) - 1, text.find(".")
+    while at >= 0:  # a dotted acronym has a letter on each side of a dot
+        if 0 < at < last and text[at - 1].isalpha() and text[at + 1].isalpha():
+            return False
+        at = text.find(".", at + 1)
+    return True
+
+
+def word_start(low: str, word: str, nth: int) -> int:
+    """Where the ``nth`` (from 0) whole-word occurrence of ``word`` starts in
+    ``low``, a lower-cased ``plain_ascii`` text with at least ``nth + 1`` of
+    them; -1 when it has fewer."""
+    size, at = len(word), -1
+    find = low.find
+    while True:
+        at = find(word, at + 1)
+        if at < 0:
+            return -1
+        end = at + size
+        if (at == 0 or low[at - 1] not in _ASCII_WORD) and (end == len(low) or low[end] not in _ASCII_WORD):
+            if nth == 0:
+                return at
+            nth -= 1
