@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from monitor.config import FeedConfig
 from monitor.db.feeds import feed_health, sync_feeds
-from monitor.db.ingest import IngestOptions
+from monitor.db.ingest import IngestOptions, ingest
 from monitor.db.schema import DeliveryRow, Feed, MatchRow, Sighting, StoryRow
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.fingerprint import Fingerprinter
@@ -213,3 +213,36 @@ def test_a_permanent_redirect_updates_the_stored_url_and_a_restart_keeps_it(engi
     poller, fetcher = make_poller(engine, clock)
     assert run_poll(poller, fetcher).count("not_modified") == 1
     assert server.hits["/old.xml"] == 1
+
+
+SEED_BODY = (
+    "Russia said that its air force had administered airstrikes against the Islamic State targets along with "
+    "the US-led coalition. They said that they had received intelligence from the coalition command center. "
+    "However, the U.S. military denied it completely."
+)
+
+
+def test_near_copies_and_repeated_links_within_one_feed_body_are_one_cluster(engine, clock):
+    from monitor.db.schema import Cluster
+
+    def item(key: str, title: str, url: str, summary: str = SEED_BODY) -> Story:
+        return Story(entry_key=key, title=title, summary=summary, url=url, published=clock.now(), source="A")
+
+    with engine.begin() as conn:
+        sync_feeds(conn, [FeedConfig("A", "http://a/", 600)], clock.now())
+        feed_id = conn.execute(select(Feed.id)).scalar_one()
+        result = ingest(
+            conn, feed_id=feed_id, now=clock.now(), fingerprinter=Fingerprinter(), matcher=None,
+            router=lambda r: [("console", None)], options=IngestOptions(),
+            stories=[
+                item("1", "Russia says it coordinated Syria strikes with US", "https://a.example/1"),
+                item("2", "Pentagon denies Russian claim of joint strikes", "https://b.example/2", "MOSCOW (Wire) - " + SEED_BODY),
+                item("3", "Russia says it coordinated Syria strikes with US (updated)", "https://a.example/1"),  # normalize has already dropped the tracking
+                item("4", "Weather service warns of early frost", "https://a.example/4", "Farmers across the northern plains were told to cover their crops tonight as temperatures fall well below freezing for the first time this season."),
+            ],
+        )
+    assert result.new_entries == 4 and result.new_stories == 3 and result.clustered == 1
+    assert count(engine, Sighting) == 4 and count(engine, Cluster) == 2
+    with engine.connect() as conn:
+        clusters = dict(conn.execute(select(StoryRow.url, StoryRow.cluster_id)).all())
+    assert clusters["https://a.example/1"] == clusters["https://b.example/2"] != clusters["https://a.example/4"]

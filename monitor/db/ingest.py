@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
 
 from monitor.db.schema import Cluster, DeliveryRow, FollowupRow, MatchRow, Sighting, StoryBand, StoryRow
 from monitor.db.sql import bounded_key, insert
@@ -36,6 +37,7 @@ matches_t = MatchRow.__table__
 deliveries_t = DeliveryRow.__table__
 followups_t = FollowupRow.__table__
 
+T = TypeVar("T")
 Matcher = Callable[[Story], list[RuleMatch]]
 Router = Callable[[str], list[tuple[str, str | None]]]  # rule id → [(destination, channel)]
 
@@ -88,75 +90,176 @@ def ingest(
     router: Router,
     options: IngestOptions,
 ) -> IngestResult:
-    """Store ``stories`` from one feed; ``matcher`` None means a silent backlog (no matching)."""
+    """Store ``stories`` from one feed; ``matcher`` None means a silent backlog (no matching).
+
+    The statements are batched per feed (a handful for the whole body, not a
+    handful per story); only matches, which are rare, cost statements each.
+    """
     result = IngestResult(seen=len(stories))
     by_key: dict[str, Story] = {}
     for story in stories:
         by_key.setdefault(bounded_key(story.entry_key), story)  # duplicate guids: first wins
     known = known_entry_keys(conn, feed_id, list(by_key))
-    for key, story in by_key.items():
-        if key in known:
-            continue
-        result.new_entries += 1
-        _store_one(conn, feed_id, key, story, now, fingerprinter, matcher, router, options, result)
+    fresh = [(key, story) for key, story in by_key.items() if key not in known]
+    result.new_entries = len(fresh)
+    if not fresh:
+        return result
+
+    # 1. Stories: one insert; the database decides which links are new.
+    url_keys = [bounded_key(story.url or f"feed:{feed_id}:{key}") for key, story in fresh]
+    firsts: dict[str, tuple[str, Story]] = {}
+    for url_key, item in zip(url_keys, fresh):
+        firsts.setdefault(url_key, item)  # two entries with one link in the same body: one story
+    prints = {u: fingerprinter.fingerprint(story.title, story.summary) for u, (_, story) in firsts.items()}
+    rows = [
+        dict(
+            url_key=u, url=story.url or story.link, title=story.title, summary=story.summary, source=story.source,
+            language=story.language, author=(story.author or None) and story.author[:300],
+            published_at=story.published, first_seen_at=now, feed_id=feed_id, fingerprint=prints[u].to_bytes(),
+            backlog=matcher is None, cluster_id=None,
+        )
+        for u, (_, story) in firsts.items()
+    ]
+    # executemany with RETURNING: batched into multi-row INSERTs by SQLAlchemy, compiled once
+    stmt = insert(conn, stories_t).on_conflict_do_nothing(index_elements=["url_key"])
+    new_ids = {r.url_key: r.id for r in conn.execute(stmt.returning(stories_t.c.id, stories_t.c.url_key), rows)}
+    old = [u for u in firsts if u not in new_ids]
+    existing: dict[str, tuple[int, int | None]] = {}
+    for chunk in _chunks(old, 500):
+        for r in conn.execute(
+            select(stories_t.c.url_key, stories_t.c.id, stories_t.c.cluster_id).where(stories_t.c.url_key.in_(chunk))
+        ):
+            existing[r.url_key] = (r.id, r.cluster_id)
+
+    # 2. Clusters of the new stories: a near-copy joins the earlier story's cluster.
+    order = [u for u in firsts if u in new_ids]
+    clusters, joined = _assign_clusters(conn, order, new_ids, prints, now, fingerprinter, options)
+    fresh_clusters = [new_ids[u] for u in order if clusters[u] == new_ids[u]]
+    if fresh_clusters:
+        conn.execute(clusters_t.insert(), [{"id": sid, "created_at": now} for sid in fresh_clusters])
+    if order:
+        conn.execute(
+            stories_t.update().where(stories_t.c.id == bindparam("sid")).values(cluster_id=bindparam("cid")),
+            [{"sid": new_ids[u], "cid": clusters[u]} for u in order],
+        )
+    bands = [
+        {"band": i, "key": k, "story_id": new_ids[u], "seen_at": now}
+        for u in order
+        if prints[u].shingle_count >= MIN_SHINGLES
+        for i, k in enumerate(prints[u].bands)
+    ]
+    if bands:
+        conn.execute(bands_t.insert(), bands)
+    result.new_stories = len(order)
+    result.clustered = len(joined)
+    result.new_story_ids.extend(new_ids[u] for u in order)
+
+    # 3. Sightings: every fresh entry, of a new story or of one already stored.
+    story_of = {u: new_ids[u] if u in new_ids else existing[u][0] for u in firsts if u in new_ids or u in existing}
+    sight_rows = [
+        {"feed_id": feed_id, "entry_key": key, "story_id": story_of[u], "seen_at": now}
+        for u, (key, _) in zip(url_keys, fresh)
+        if u in story_of
+    ]
+    sighting_of: dict[str, int] = {}
+    if sight_rows:
+        stmt = insert(conn, sightings_t).on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
+        returned = conn.execute(stmt.returning(sightings_t.c.id, sightings_t.c.entry_key), sight_rows)
+        sighting_of = {r.entry_key: r.id for r in returned}
+    if matcher is None:
+        return result
+
+    # 4. Matches and the outbox (new stories), follow-ups (later members of alerted clusters).
+    for u, (key, story) in zip(url_keys, fresh):
+        sighting_id = sighting_of.get(key)
+        if sighting_id is None:
+            continue  # another worker stored this entry meanwhile
+        if u in new_ids and firsts[u][0] == key:
+            _match(conn, story, new_ids[u], clusters[u], now, matcher, router, options, result)
+            if u in joined:
+                _followups(conn, clusters[u], sighting_id, feed_id, now, options, result)
+        else:
+            cluster_id = clusters.get(u) if u in new_ids else existing.get(u, (0, None))[1]
+            if cluster_id is not None:
+                _followups(conn, cluster_id, sighting_id, feed_id, now, options, result)
     return result
 
 
-def _store_one(
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _assign_clusters(
     conn: Connection,
-    feed_id: int,
-    entry_key: str,
-    story: Story,
+    order: Sequence[str],
+    new_ids: dict[str, int],
+    prints: dict[str, Fingerprint],
     now: datetime,
     fingerprinter: Fingerprinter,
-    matcher: Matcher | None,
+    options: IngestOptions,
+) -> tuple[dict[str, int], set[str]]:
+    """Each new story's cluster id (its own id when it starts one) and the set that joined one.
+
+    Candidates are the stored stories of the window sharing a band key (one
+    indexed lookup for the whole batch) and the batch's own earlier stories.
+    """
+    threshold = options.threshold if options.threshold is not None else fingerprinter.threshold
+    reliable = [u for u in order if prints[u].shingle_count >= MIN_SHINGLES]
+    pairs = sorted({(i, k) for u in reliable for i, k in enumerate(prints[u].bands)})
+    by_band: dict[tuple[int, int], set[int]] = {}
+    since = now - timedelta(seconds=options.window)
+    if pairs:
+        for r in conn.execute(
+            select(bands_t.c.band, bands_t.c.key, bands_t.c.story_id).where(_band_match(pairs), bands_t.c.seen_at >= since)
+        ):
+            by_band.setdefault((r.band, r.key), set()).add(r.story_id)
+    stored: dict[int, tuple[Fingerprint, int]] = {}
+    wanted = sorted({sid for ids in by_band.values() for sid in ids})
+    for chunk in _chunks(wanted, 500):
+        for r in conn.execute(
+            select(stories_t.c.id, stories_t.c.cluster_id, stories_t.c.fingerprint).where(
+                stories_t.c.id.in_(chunk), stories_t.c.cluster_id.is_not(None)
+            )
+        ):
+            if r.fingerprint:
+                stored[r.id] = (Fingerprint.from_bytes(r.fingerprint), r.cluster_id)
+    clusters: dict[str, int] = {}
+    joined: set[str] = set()
+    for u in order:
+        fp = prints[u]
+        best: tuple[float, int] | None = None
+        if fp.shingle_count >= MIN_SHINGLES:
+            for band in enumerate(fp.bands):
+                for sid in list(by_band.get(band, ()))[:200]:
+                    cand = stored.get(sid)
+                    if cand is None:
+                        continue
+                    score = fingerprinter.similarity(fp, cand[0])
+                    if score >= threshold and (best is None or score > best[0]):
+                        best = (score, cand[1])
+        own = new_ids[u]
+        clusters[u] = best[1] if best else own
+        if best:
+            joined.add(u)
+        if fp.shingle_count >= MIN_SHINGLES:  # later stories of this batch may join it
+            stored[own] = (fp, clusters[u])
+            for band in enumerate(fp.bands):
+                by_band.setdefault(band, set()).add(own)
+    return clusters, joined
+
+
+def _match(
+    conn: Connection,
+    story: Story,
+    story_id: int,
+    cluster_id: int,
+    now: datetime,
+    matcher: Matcher,
     router: Router,
     options: IngestOptions,
     result: IngestResult,
 ) -> None:
-    url_key = bounded_key(story.url or f"feed:{feed_id}:{entry_key}")
-    fp = fingerprinter.fingerprint(story.title, story.summary)
-    story_id = conn.execute(
-        insert(conn, stories_t)
-        .values(
-            url_key=url_key, url=story.url or story.link, title=story.title, summary=story.summary,
-            source=story.source, language=story.language, author=(story.author or None) and story.author[:300],
-            published_at=story.published, first_seen_at=now, feed_id=feed_id,
-            fingerprint=fp.to_bytes(), backlog=matcher is None,
-        )
-        .on_conflict_do_nothing(index_elements=["url_key"])
-        .returning(stories_t.c.id)
-    ).scalar()
-
-    if story_id is None:
-        # The same link again (another feed, a new guid, an edited headline).
-        existing = conn.execute(
-            select(stories_t.c.id, stories_t.c.cluster_id).where(stories_t.c.url_key == url_key)
-        ).first()
-        if existing is None:  # deleted meanwhile; nothing to attach to
-            return
-        sighting_id = _add_sighting(conn, feed_id, entry_key, existing.id, now)
-        if sighting_id is not None and matcher is not None and existing.cluster_id is not None:
-            _followups(conn, existing.cluster_id, sighting_id, feed_id, now, options, result)
-        return
-
-    result.new_stories += 1
-    result.new_story_ids.append(story_id)
-    cluster_id = _find_cluster(conn, fp, now, fingerprinter, options)
-    joined = cluster_id is not None
-    if cluster_id is None:
-        cluster_id = conn.execute(clusters_t.insert().values(created_at=now).returning(clusters_t.c.id)).scalar_one()
-    else:
-        result.clustered += 1
-    conn.execute(stories_t.update().where(stories_t.c.id == story_id).values(cluster_id=cluster_id))
-    if fp.shingle_count >= MIN_SHINGLES:
-        conn.execute(
-            bands_t.insert(),
-            [{"band": i, "key": k, "story_id": story_id, "seen_at": now} for i, k in enumerate(fp.bands)],
-        )
-    sighting_id = _add_sighting(conn, feed_id, entry_key, story_id, now)
-    if matcher is None or sighting_id is None:
-        return
+    """Record the rules ``story`` matches, once per cluster, with their outbox rows."""
     for rm in matcher(story):
         match_id = conn.execute(
             insert(conn, matches_t)
@@ -165,7 +268,7 @@ def _store_one(
             .returning(matches_t.c.id)
         ).scalar()
         if match_id is None:
-            continue  # this cluster already matched the rule: handled as a follow-up below
+            continue  # this cluster already matched the rule: a follow-up, not a new alert
         result.matches += 1
         result.matched_rules.append(rm.rule_id)
         recent = conn.execute(
@@ -190,58 +293,19 @@ def _store_one(
                     result.folded += 1
                 else:
                     result.deliveries += 1
-    if joined:
-        _followups(conn, cluster_id, sighting_id, feed_id, now, options, result)
 
 
-def _add_sighting(conn: Connection, feed_id: int, entry_key: str, story_id: int, now: datetime) -> int | None:
-    return conn.execute(
-        insert(conn, sightings_t)
-        .values(feed_id=feed_id, entry_key=entry_key, story_id=story_id, seen_at=now)
-        .on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
-        .returning(sightings_t.c.id)
-    ).scalar()
+def _band_match(pairs: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
+    """``(band, key)`` is one of ``pairs``: ``band = b AND key IN (…)`` for each band.
 
-
-def _band_match(conn: Connection, pairs: list[tuple[int, int]]) -> ColumnElement[bool]:
-    """``(band, key)`` is one of ``pairs``, in the form each engine answers from the primary key.
-
-    PostgreSQL turns a row-value IN into a bitmap OR over the index. SQLite scans
-    the whole table for it (quadratic over a cold poll), but searches the index
-    for an OR of ``band = b AND key = k``.
+    Both engines answer each term from the primary key (a row-value IN made
+    SQLite scan the table), and with one expanding IN per band the statement
+    compiles once and is cached, whatever the number of keys.
     """
-    if conn.dialect.name == "sqlite":
-        return or_(*(and_(bands_t.c.band == i, bands_t.c.key == k) for i, k in pairs))
-    return tuple_(bands_t.c.band, bands_t.c.key).in_(pairs)
-
-
-def _find_cluster(
-    conn: Connection, fp: Fingerprint, now: datetime, fingerprinter: Fingerprinter, options: IngestOptions
-) -> int | None:
-    """The cluster of the most similar recent story above the threshold, if any."""
-    if fp.shingle_count < MIN_SHINGLES:
-        return None
-    since = now - timedelta(seconds=options.window)
-    pairs = [(i, k) for i, k in enumerate(fp.bands)]
-    candidates = conn.execute(
-        select(stories_t.c.id, stories_t.c.cluster_id, stories_t.c.fingerprint)
-        .where(
-            stories_t.c.id.in_(
-                select(bands_t.c.story_id).where(_band_match(conn, pairs), bands_t.c.seen_at >= since)
-            ),
-            stories_t.c.cluster_id.is_not(None),
-        )
-        .limit(200)
-    ).all()
-    threshold = options.threshold if options.threshold is not None else fingerprinter.threshold
-    best: tuple[float, int] | None = None
-    for cand in candidates:
-        if not cand.fingerprint:
-            continue
-        score = fingerprinter.similarity(fp, Fingerprint.from_bytes(cand.fingerprint))
-        if score >= threshold and (best is None or score > best[0]):
-            best = (score, cand.cluster_id)
-    return best[1] if best else None
+    keys: dict[int, list[int]] = {}
+    for band, key in pairs:
+        keys.setdefault(band, []).append(key)
+    return or_(*(and_(bands_t.c.band == band, bands_t.c.key.in_(ks)) for band, ks in sorted(keys.items())))
 
 
 def _followups(
