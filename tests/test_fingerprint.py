@@ -24,7 +24,7 @@ from monitor.fingerprint import (
 
 ROOT = Path(__file__).resolve().parent.parent
 NEARDUP = Path(__file__).resolve().parent / "testdata" / "neardup"
-SEED = Path("/work/shared/seed/article.txt")
+SEED = Path(__file__).resolve().parent / "testdata" / "rules" / "seed-article.txt"  # a copy of the seed story
 
 
 def seed_paragraphs() -> list[str]:
