@@ -14,7 +14,7 @@ from fakeslack import FakeSlack
 from feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = (Path(__file__).resolve().parents[2] / "shared" / "seed" / "article.txt")
+SEED = Path(__file__).resolve().parent / "testdata" / "rules" / "seed-article.txt"  # a copy of the seed story
 SEED_TITLE = "Russia Said It Coordinated Syrian Airstrikes With US, Pentagon Denies Claim"
 TOKEN = "xoxb-cli-test-secret-token"
 
