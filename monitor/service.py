@@ -86,7 +86,7 @@ def rules_signature(folder: Path) -> tuple[tuple[str, float, int], ...]:
 
 
 class Service:
-    """The long-running service. ``extra_jobs`` lets later capabilities add their jobs."""
+    """The long-running service: builds the pipeline objects once, schedules the jobs, stops cleanly."""
 
     def __init__(self, app: App, *, tick: float = 5.0, deliver_every: float = 2.0) -> None:
         self.app = app
@@ -191,8 +191,6 @@ class Service:
                 await asyncio.to_thread(report_feed_health, app.engine, app.notifier, app.config.ops, app.clock)
 
             s.add_job(self._job("ops", ops), IntervalTrigger(minutes=5), id="ops", max_instances=1, coalesce=True)
-        for job_id, fn, trigger, first in self.extra_jobs():
-            s.add_job(self._job(job_id, fn), trigger, id=job_id, max_instances=1, coalesce=True, next_run_time=first)
         s.start()
         self.healthy = True
         log.info("service started: %d feeds, %d rules, alerts via %s", len(app.config.feeds), len(app.rules), app.notifier.name)
@@ -208,10 +206,6 @@ class Service:
             if self.ops is not None:
                 await self.ops.stop()
             log.info("service stopped")
-
-    def extra_jobs(self) -> list[tuple[str, Callable[[], Awaitable[object]], object, object]]:
-        """Jobs added by other capabilities: (id, coroutine function, trigger, first run)."""
-        return []
 
     def stop(self) -> None:
         if not self.stopping.is_set():
