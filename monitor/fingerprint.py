@@ -27,6 +27,7 @@ import hashlib
 import re
 import struct
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -286,6 +287,26 @@ class Fingerprinter:
             return 0.0
         agree = sum(1 for x, y in zip(a.signature, b.signature) if x == y)
         return agree / len(a.signature)
+
+    def best_match(self, fp: Fingerprint, stored: Sequence[bytes]) -> tuple[int, float] | None:
+        """The index and similarity of the stored fingerprint (``to_bytes`` form)
+        most similar to ``fp``, or None when none is comparable.
+
+        Vectorised over the signatures without rebuilding ``Fingerprint``
+        objects (no band keys recomputed): the cost of confirming many LSH
+        candidates stays a few microseconds each. Stored fingerprints of
+        another size or of an empty text are skipped.
+        """
+        if fp.shingle_count == 0 or not stored:
+            return None
+        size, n = _HEADER.size, len(fp.signature)
+        rows = [i for i, data in enumerate(stored) if len(data) == size + 4 * n and _HEADER.unpack_from(data)[4] > 0]
+        if not rows:
+            return None
+        matrix = np.frombuffer(b"".join(stored[i][size:] for i in rows), dtype="<u4").reshape(len(rows), n)
+        scores = (matrix == np.asarray(fp.signature, dtype=np.uint32)).sum(axis=1)
+        best = int(scores.argmax())
+        return rows[best], float(scores[best]) / n
 
     def is_near_duplicate(self, a: Fingerprint, b: Fingerprint) -> bool:
         """True when both fingerprints are reliable and their estimated

@@ -160,6 +160,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_deliveries_status_next', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_deliveries_rule_created', ['rule_id', 'created_at'], unique=False)
 
     op.create_table('followups',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -189,6 +190,7 @@ def downgrade() -> None:
 
     op.drop_table('followups')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_deliveries_rule_created')
         batch_op.drop_index('ix_deliveries_status_next')
 
     op.drop_table('deliveries')

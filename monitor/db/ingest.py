@@ -185,6 +185,16 @@ def ingest(
     return result
 
 
+MAX_CANDIDATES = 64  # stored stories confirmed per new story, those sharing the most bands first
+
+
+def _best_candidates(counts: dict[int, int]) -> list[int]:
+    """Candidate ids sharing the most LSH bands with a story (a near-copy shares more), at most MAX_CANDIDATES."""
+    if len(counts) <= MAX_CANDIDATES:
+        return list(counts)
+    return sorted(counts, key=lambda sid: (-counts[sid], -sid))[:MAX_CANDIDATES]
+
+
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -213,8 +223,15 @@ def _assign_clusters(
             select(bands_t.c.band, bands_t.c.key, bands_t.c.story_id).where(_band_match(pairs), bands_t.c.seen_at >= since)
         ):
             by_band.setdefault((r.band, r.key), set()).add(r.story_id)
-    stored: dict[int, tuple[Fingerprint, int]] = {}
-    wanted = sorted({sid for ids in by_band.values() for sid in ids})
+    band_sets = {u: set(enumerate(prints[u].bands)) for u in reliable}
+    shared: dict[str, dict[int, int]] = {}  # story → candidate id → bands in common
+    for u in reliable:
+        counts = shared[u] = {}
+        for band in band_sets[u]:
+            for sid in by_band.get(band, ()):
+                counts[sid] = counts.get(sid, 0) + 1
+    wanted = sorted({sid for u in reliable for sid in _best_candidates(shared[u])})
+    stored: dict[int, tuple[bytes, int]] = {}  # candidate id → (fingerprint bytes, cluster id)
     for chunk in _chunks(wanted, 500):
         for r in conn.execute(
             select(stories_t.c.id, stories_t.c.cluster_id, stories_t.c.fingerprint).where(
@@ -222,29 +239,25 @@ def _assign_clusters(
             )
         ):
             if r.fingerprint:
-                stored[r.id] = (Fingerprint.from_bytes(r.fingerprint), r.cluster_id)
+                stored[r.id] = (r.fingerprint, r.cluster_id)
     clusters: dict[str, int] = {}
     joined: set[str] = set()
-    for u in order:
+    for position, u in enumerate(order):
         fp = prints[u]
-        best: tuple[float, int] | None = None
-        if fp.shingle_count >= MIN_SHINGLES:
-            for band in enumerate(fp.bands):
-                for sid in list(by_band.get(band, ()))[:200]:
-                    cand = stored.get(sid)
-                    if cand is None:
-                        continue
-                    score = fingerprinter.similarity(fp, cand[0])
-                    if score >= threshold and (best is None or score > best[0]):
-                        best = (score, cand[1])
         own = new_ids[u]
-        clusters[u] = best[1] if best else own
-        if best:
+        clusters[u] = own
+        if u not in band_sets:  # too little text to cluster on
+            continue
+        candidates = [sid for sid in _best_candidates(shared[u]) if sid in stored]
+        best = fingerprinter.best_match(fp, [stored[sid][0] for sid in candidates])
+        if best is not None and best[1] >= threshold:
+            clusters[u] = stored[candidates[best[0]]][1]
             joined.add(u)
-        if fp.shingle_count >= MIN_SHINGLES:  # later stories of this batch may join it
-            stored[own] = (fp, clusters[u])
-            for band in enumerate(fp.bands):
-                by_band.setdefault(band, set()).add(own)
+        stored[own] = (fp.to_bytes(), clusters[u])  # later stories of this batch may join it
+        for later in order[position + 1 :]:
+            common = len(band_sets[later] & band_sets[u]) if later in band_sets else 0
+            if common:
+                shared[later][own] = common
     return clusters, joined
 
 

@@ -170,6 +170,7 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("rule_id", "cluster_id", "destination"),
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_deliveries_rule_created", "rule_id", "created_at"),  # the storm guard's hourly count
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(200))
