@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select
 
 from monitor.db.schema import Cluster, DeliveryRow, FollowupRow, MatchRow, Sighting, StoryBand, StoryRow
 from monitor.db.sql import bounded_key, insert
@@ -215,13 +216,12 @@ def _assign_clusters(
     """
     threshold = options.threshold if options.threshold is not None else fingerprinter.threshold
     reliable = [u for u in order if prints[u].shingle_count >= MIN_SHINGLES]
-    pairs = sorted({(i, k) for u in reliable for i, k in enumerate(prints[u].bands)})
     by_band: dict[tuple[int, int], set[int]] = {}
-    since = now - timedelta(seconds=options.window)
-    if pairs:
-        for r in conn.execute(
-            select(bands_t.c.band, bands_t.c.key, bands_t.c.story_id).where(_band_match(pairs), bands_t.c.seen_at >= since)
-        ):
+    if reliable:
+        count = len(prints[reliable[0]].bands)
+        keys: dict[str, Any] = {f"k{b}": sorted({prints[u].bands[b] for u in reliable}) for b in range(count)}
+        keys["since"] = now - timedelta(seconds=options.window)
+        for r in conn.execute(_band_lookup(count), keys):
             by_band.setdefault((r.band, r.key), set()).add(r.story_id)
     band_sets = {u: set(enumerate(prints[u].bands)) for u in reliable}
     shared: dict[str, dict[int, int]] = {}  # story → candidate id → bands in common
@@ -233,11 +233,7 @@ def _assign_clusters(
     wanted = sorted({sid for u in reliable for sid in _best_candidates(shared[u])})
     stored: dict[int, tuple[bytes, int]] = {}  # candidate id → (fingerprint bytes, cluster id)
     for chunk in _chunks(wanted, 500):
-        for r in conn.execute(
-            select(stories_t.c.id, stories_t.c.cluster_id, stories_t.c.fingerprint).where(
-                stories_t.c.id.in_(chunk), stories_t.c.cluster_id.is_not(None)
-            )
-        ):
+        for r in conn.execute(_CANDIDATES, {"ids": list(chunk)}):
             if r.fingerprint:
                 stored[r.id] = (r.fingerprint, r.cluster_id)
     clusters: dict[str, int] = {}
@@ -308,17 +304,24 @@ def _match(
                     result.deliveries += 1
 
 
-def _band_match(pairs: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
-    """``(band, key)`` is one of ``pairs``: ``band = b AND key IN (…)`` for each band.
+@lru_cache(maxsize=8)
+def _band_lookup(bands: int) -> Select[Any]:
+    """Stories of the window sharing a band key: ``band = b AND key IN (…)`` for each band.
 
     Both engines answer each term from the primary key (a row-value IN made
-    SQLite scan the table), and with one expanding IN per band the statement
-    compiles once and is cached, whatever the number of keys.
+    SQLite scan the table). Built once per band count with expanding
+    parameters (``k0`` … and ``since``), so a lookup costs no statement
+    construction or compilation, whatever the number of keys.
     """
-    keys: dict[int, list[int]] = {}
-    for band, key in pairs:
-        keys.setdefault(band, []).append(key)
-    return or_(*(and_(bands_t.c.band == band, bands_t.c.key.in_(ks)) for band, ks in sorted(keys.items())))
+    terms = [and_(bands_t.c.band == b, bands_t.c.key.in_(bindparam(f"k{b}", expanding=True))) for b in range(bands)]
+    return select(bands_t.c.band, bands_t.c.key, bands_t.c.story_id).where(
+        or_(*terms), bands_t.c.seen_at >= bindparam("since")
+    )
+
+
+_CANDIDATES = select(stories_t.c.id, stories_t.c.cluster_id, stories_t.c.fingerprint).where(
+    stories_t.c.id.in_(bindparam("ids", expanding=True)), stories_t.c.cluster_id.is_not(None)
+)
 
 
 def _followups(
