@@ -30,7 +30,7 @@ from monitor.digests import DigestRunner
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher, FetchLimits
 from monitor.fingerprint import Fingerprinter
-from monitor.model import Rule
+from monitor.model import Rule, RuleMatch, Story
 from monitor.netguard import AddressGuard
 from monitor.notify.base import Notifier
 from monitor.notify.factory import build_notifier
@@ -65,6 +65,10 @@ class App:
     ruleset: RuleSet
     notifier: Notifier
     fingerprinter: Fingerprinter = field(default_factory=Fingerprinter)
+    rules_by_id: dict[str, Rule] = field(init=False)  # kept in step with ``rules`` (built once, not per match)
+
+    def __post_init__(self) -> None:
+        self.rules_by_id = {r.id: r for r in self.rules}
 
     # ---- routing ----
 
@@ -77,16 +81,14 @@ class App:
             return [(f"slack:{channel or '-'}", channel)]
         return [(kind, rule.channel if rule else None)]
 
-    @property
-    def rules_by_id(self) -> dict[str, Rule]:
-        return {r.id: r for r in self.rules}
-
     def reload_rules(self) -> None:
         """Re-read the rules folder; on error the running rules stay (raises ConfigError)."""
         rules, ruleset = load_ruleset(self.settings)
         self.rules, self.ruleset = rules, ruleset
+        self.rules_by_id = {r.id: r for r in rules}
 
-    def match(self, story):  # type: ignore[no-untyped-def]
+    def match(self, story: Story) -> list[RuleMatch]:
+        """The running rule set's matches (follows reloads)."""
         return self.ruleset.match(story)
 
     # ---- builders ----

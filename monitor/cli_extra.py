@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from monitor.cli_common import common_options
 from monitor.digest.config import Audience, DigestConfig
@@ -157,27 +157,21 @@ def stories_show(obj, story_id: int) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def stories_similar(obj, text: str, limit: int, days: int) -> None:  # type: ignore[no-untyped-def]
     """Stored stories near a text (by MinHash similarity over the LSH bands)."""
-    from monitor.db.schema import StoryBand, StoryRow
-    from monitor.fingerprint import Fingerprint, Fingerprinter
+    from monitor.db.ingest import band_lookup
+    from monitor.db.schema import StoryRow
+    from monitor.fingerprint import Fingerprint
 
     app = obj.app()
-    fp = Fingerprinter().fingerprint(text, "")
+    fp = app.fingerprinter.fingerprint(text, "")
     since = app.clock.now() - timedelta(days=days)
-    st, bt = StoryRow.__table__, StoryBand.__table__
-    fper = Fingerprinter()
+    st = StoryRow.__table__
     with app.engine.connect() as conn:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                select(bt.c.story_id)
-                .where(bt.c.seen_at >= since, tuple_(bt.c.band, bt.c.key).in_([(i, k) for i, k in enumerate(fp.bands)]))
-                .distinct()
-                .limit(2000)
-            )
-        ] if fp.bands else []
+        params: dict[str, object] = {f"k{b}": [key] for b, key in enumerate(fp.bands)}
+        found = conn.execute(band_lookup(len(fp.bands)), {**params, "since": since}) if fp.bands else []
+        ids = sorted({r.story_id for r in found})[-2000:]
         rows = conn.execute(select(st.c.id, st.c.title, st.c.source, st.c.fingerprint, st.c.cluster_id).where(st.c.id.in_(ids))).all() if ids else []
     scored = sorted(
-        ((fper.similarity(fp, Fingerprint.from_bytes(r.fingerprint)), r) for r in rows if r.fingerprint),
+        ((app.fingerprinter.similarity(fp, Fingerprint.from_bytes(r.fingerprint)), r) for r in rows if r.fingerprint),
         key=lambda x: -x[0],
     )[:limit]
     if not scored:

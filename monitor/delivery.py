@@ -34,9 +34,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, func, or_, select, update
 
 from monitor.clock import Clock
+from monitor.db.clusters import cluster_outlets
 from monitor.db.schema import DeliveryRow, Feed, FollowupRow, MatchRow, Sighting, StoryRow
 from monitor.db.sql import supports_skip_locked
 from monitor.errors import DeliveryError
+from monitor.polling import retry_delay
 from monitor.model import Alert, Rule
 from monitor.notify.base import Notifier, SentRef
 from monitor.notify.message import escape_mrkdwn, link_url, trim
@@ -108,12 +110,6 @@ class Deliverer:
         self._send_storm_summaries(summary)
         self._send_followups(limit, summary)
         return summary
-
-    def pending_count(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(func.count()).select_from(deliveries).where(deliveries.c.status.in_(("pending", "sending")))
-            ).scalar_one()
 
     # ---- alerts -------------------------------------------------------------------------
 
@@ -219,7 +215,7 @@ class Deliverer:
             ).first()
             if row is None:
                 return None, None
-            also = self._also_seen_in(conn, row.cluster_id, row.source)
+            also = [name for name in cluster_outlets(conn, [row.cluster_id]).get(row.cluster_id, []) if name != row.source]
         rule = self.rules.get(row.rule_id)
         alert = Alert(
             delivery_id=row.id, rule_id=row.rule_id, rule_name=rule.name if rule else row.rule_id,
@@ -228,17 +224,6 @@ class Deliverer:
             also_seen_in=tuple(also),
         )
         return row, alert
-
-    @staticmethod
-    def _also_seen_in(conn: object, cluster_id: int, own_source: str) -> list[str]:
-        rows = conn.execute(  # type: ignore[attr-defined]
-            select(feeds.c.name, func.min(sightings.c.seen_at).label("first"))
-            .select_from(sightings.join(stories, stories.c.id == sightings.c.story_id).join(feeds, feeds.c.id == sightings.c.feed_id))
-            .where(stories.c.cluster_id == cluster_id)
-            .group_by(feeds.c.name)
-            .order_by("first")
-        )
-        return [r.name for r in rows if r.name != own_source]
 
     def _sent(self, delivery_id: int, ref: SentRef) -> None:
         now = self.clock.now()
@@ -261,11 +246,8 @@ class Deliverer:
             )
 
     def _backoff(self, attempts: int, retry_after: float | None) -> float:
-        delay = min(self.options.base_backoff * 2 ** max(0, attempts - 1), self.options.max_backoff)
-        delay *= self.rng.uniform(0.8, 1.2)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
+        o = self.options
+        return retry_delay(attempts, base=o.base_backoff, cap=o.max_backoff, rng=self.rng, retry_after=retry_after)
 
     def _failed(self, row: object, exc: DeliveryError, summary: DeliverySummary) -> datetime | None:
         """Record a failed attempt; returns when it will be retried (None: never)."""

@@ -25,13 +25,15 @@ from email.message import EmailMessage
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from monitor.clock import Clock
-from monitor.db.schema import DigestRow, Feed, MatchRow, Sighting, StoryRow
+from monitor.db.clusters import cluster_outlets
+from monitor.db.schema import DigestRow, MatchRow, StoryRow
 from monitor.db.sql import insert
 from monitor.digest.config import Audience, DigestConfig
 from monitor.digest.message import build_message
 from monitor.digest.model import Digest, DigestEntry, DigestSection, build_digest
 from monitor.digest.smtp import SmtpSender
 from monitor.errors import DeliveryError
+from monitor.polling import retry_delay
 from monitor.model import Rule
 
 log = logging.getLogger("monitor.digest")
@@ -39,8 +41,6 @@ log = logging.getLogger("monitor.digest")
 digests = DigestRow.__table__
 matches = MatchRow.__table__
 stories = StoryRow.__table__
-sightings = Sighting.__table__
-feeds = Feed.__table__
 
 MAX_ATTEMPTS = 12
 LEASE = timedelta(minutes=10)
@@ -77,16 +77,7 @@ def gather(
         .order_by(matches.c.id)
     ).all()
     cluster_ids = {r.cluster_id for r in rows}
-    outlets: dict[int, list[str]] = {}
-    if cluster_ids:
-        for r in conn.execute(
-            select(stories.c.cluster_id, feeds.c.name, func.min(sightings.c.seen_at).label("first"))
-            .select_from(sightings.join(stories, stories.c.id == sightings.c.story_id).join(feeds, feeds.c.id == sightings.c.feed_id))
-            .where(stories.c.cluster_id.in_(list(cluster_ids)))
-            .group_by(stories.c.cluster_id, feeds.c.name)
-            .order_by("first")
-        ):
-            outlets.setdefault(r.cluster_id, []).append(r.name)
+    outlets = cluster_outlets(conn, cluster_ids)
     by_rule: dict[str, list[DigestEntry]] = {}
     for r in rows:
         rule = rules.get(r.rule_id)
@@ -255,9 +246,7 @@ class DigestRunner:
                 select(digests.c.attempts).where(digests.c.day == day.isoformat(), digests.c.recipients == key)
             ).scalar_one() + 1
             give_up = exc.permanent or attempts >= MAX_ATTEMPTS
-            delay = min(60.0 * 2 ** (attempts - 1), 3600.0) * self.rng.uniform(0.8, 1.2)
-            if exc.retry_after:
-                delay = max(delay, exc.retry_after)
+            delay = retry_delay(attempts, base=60.0, cap=3600.0, rng=self.rng, retry_after=exc.retry_after)
             conn.execute(
                 update(digests)
                 .where(digests.c.day == day.isoformat(), digests.c.recipients == key)
@@ -268,7 +257,3 @@ class DigestRunner:
             )
         log.error("digest %s: %s", "failed" if give_up else "will be retried", exc, extra={"digest": f"{day}:{key}"})
         return DigestOutcome(day, key, "failed" if give_up else "retry", error=str(exc))
-
-    def last_sent_at(self) -> datetime | None:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.max(digests.c.sent_at)).where(digests.c.status == "sent")).scalar()

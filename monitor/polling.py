@@ -53,3 +53,16 @@ def next_poll_after_error(
     if retry_after is not None:
         delay = max(delay, min(retry_after, MAX_HONOURED_HINT))
     return now + timedelta(seconds=delay)
+
+
+def retry_delay(
+    attempt: int, *, base: float, cap: float, rng: random.Random, retry_after: float | None = None
+) -> float:
+    """Seconds before the ``attempt``-th retry (1 = first) of a send: ``base`` × 2^(n-1)
+    capped at ``cap``, times a jitter in [0.8, 1.2), and never sooner than ``retry_after``.
+
+    Shared by the alert outbox and the digest; a feed's own poll backoff is
+    ``next_poll_after_error``.
+    """
+    delay = min(base * 2 ** max(0, attempt - 1), cap) * rng.uniform(0.8, 1.2)
+    return max(delay, retry_after) if retry_after is not None else delay

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,7 +190,3 @@ class TableChecker:
             self._problem(key, f"must be a positive integer; got {value!r}")
             return default
         return value
-
-    def check(self, key: str, ok: Callable[[Any], bool], message: str) -> None:
-        if key in self.data and not ok(self.data[key]):
-            self._problem(key, message)

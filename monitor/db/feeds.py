@@ -145,14 +145,6 @@ def lease_feeds(
     return [_state(r) for r in rows]
 
 
-def release_feeds(conn: Connection, ids: Sequence[int], owner: str) -> None:
-    """Give back leases that were not used (e.g. on shutdown)."""
-    if ids:
-        conn.execute(
-            update(feeds).where(feeds.c.id.in_(list(ids)), feeds.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
-        )
-
-
 def record_success(
     conn: Connection,
     feed_id: int,

@@ -63,7 +63,6 @@ class IngestResult:
     deliveries: int = 0
     folded: int = 0
     followups: int = 0
-    new_story_ids: list[int] = field(default_factory=list)
     matched_rules: list[str] = field(default_factory=list)
 
 
@@ -153,7 +152,6 @@ def ingest(
         conn.execute(bands_t.insert(), bands)
     result.new_stories = len(order)
     result.clustered = len(joined)
-    result.new_story_ids.extend(new_ids[u] for u in order)
 
     # 3. Sightings: every fresh entry, of a new story or of one already stored.
     story_of = {u: new_ids[u] if u in new_ids else existing[u][0] for u in firsts if u in new_ids or u in existing}
@@ -221,7 +219,7 @@ def _assign_clusters(
         count = len(prints[reliable[0]].bands)
         keys: dict[str, Any] = {f"k{b}": sorted({prints[u].bands[b] for u in reliable}) for b in range(count)}
         keys["since"] = now - timedelta(seconds=options.window)
-        for r in conn.execute(_band_lookup(count), keys):
+        for r in conn.execute(band_lookup(count), keys):
             by_band.setdefault((r.band, r.key), set()).add(r.story_id)
     band_sets = {u: set(enumerate(prints[u].bands)) for u in reliable}
     shared: dict[str, dict[int, int]] = {}  # story → candidate id → bands in common
@@ -305,7 +303,7 @@ def _match(
 
 
 @lru_cache(maxsize=8)
-def _band_lookup(bands: int) -> Select[Any]:
+def band_lookup(bands: int) -> Select[Any]:
     """Stories of the window sharing a band key: ``band = b AND key IN (…)`` for each band.
 
     Both engines answer each term from the primary key (a row-value IN made
