@@ -11,7 +11,7 @@ the rounds:
 
 * ``httpx client.get (naive)``: one shared ``httpx.AsyncClient``, plain
   ``get`` with a semaphore, no limits, no guard. The baseline.
-* ``Fetcher (httpx)``: ``monitor.fetch.Fetcher`` with the client it builds
+* ``Fetcher (httpx)``: ``monitor.reader.fetch.Fetcher`` with the client it builds
   (guarded connections, streamed body with size cap, manual redirects).
 * ``aiohttp transport (naive)`` / ``Fetcher (aiohttp transport)``: the same two
   over the ``httpx-aiohttp`` transport (``pip install httpx-aiohttp``), if installed.
@@ -38,7 +38,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from monitor.fetch import FetchLimits, Fetcher, Validators  # noqa: E402
+from monitor.reader.fetch import FetchLimits, Fetcher, Validators  # noqa: E402
 
 FEED_ITEM = (
     "<item><title>Russia says it coordinated Syria strikes with US; Pentagon denies</title>"

@@ -1,7 +1,7 @@
 """Peak memory and time of fetching hostile bodies: the bounded fetcher against a naive read.
 
 Each case runs in a fresh child process so its peak RSS is its own. The
-bounded side is ``monitor.fetch.Fetcher`` with a 2 MB cap and a 3 s deadline;
+bounded side is ``monitor.reader.fetch.Fetcher`` with a 2 MB cap and a 3 s deadline;
 the naive side is ``httpx.get`` reading the whole body (decompressed) with a
 20 s timeout, as a feed reader without limits would. The bomb and the huge
 body are kept small enough (256 MiB) that the naive side survives to be
@@ -30,7 +30,7 @@ started = time.perf_counter()
 outcome = "ok"
 if mode == "bounded":
     from monitor.errors import FetchError
-    from monitor.fetch import Fetcher, FetchLimits
+    from monitor.reader.fetch import Fetcher, FetchLimits
 
     async def go():
         async with Fetcher(FetchLimits(deadline=3, read_timeout=2, connect_timeout=2, max_bytes=2 * 1024 * 1024)) as f:

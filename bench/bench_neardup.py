@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.fingerprint import (
+from monitor.dedup.fingerprint import (
     DEFAULT_BANDS,
     DEFAULT_NUM_PERM,
     DEFAULT_SHINGLE_SIZE,

@@ -7,7 +7,7 @@ generated news feeds (bench/feedgen.py), it prints items/s for
 
 - ``feedparser``: ``parse_feed(..., fast=False)``, the reference;
 - ``parse_feed``: the default, fast path first, feedparser when it refuses;
-- ``fast path``: :func:`monitor.fastparse.parse_fast` alone, on the feeds it takes;
+- ``fast path``: :func:`monitor.reader.fastparse.parse_fast` alone, on the feeds it takes;
 
 (the median of R rounds), and how many feeds the fast path takes and how many
 of their entries normalize into exactly the feedparser path's stories.
@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from feedgen import FeedSet  # noqa: E402
 
-from monitor.fastparse import parse_fast  # noqa: E402
-from monitor.normalize import normalize  # noqa: E402
-from monitor.parse import feed_date, parse_feed  # noqa: E402
+from monitor.reader.fastparse import parse_fast  # noqa: E402
+from monitor.reader.normalize import normalize  # noqa: E402
+from monitor.reader.parse import feed_date, parse_feed  # noqa: E402
 
 FEEDS = ROOT / "tests" / "testdata" / "feeds"
 SEEN = datetime(2017, 1, 24, 7, 0, tzinfo=timezone.utc)

@@ -189,8 +189,8 @@ class InlineExecutor(concurrent.futures.Executor):
 
 
 def build(args: argparse.Namespace) -> Any:
-    from monitor.app import build_app
-    from monitor.settings import Settings
+    from monitor.service.app import build_app
+    from monitor.config.settings import Settings
 
     settings = Settings.from_env({"MONITOR_DATABASE_URL": args.db_url}, config=args.config, rules=args.rules)
     return build_app(settings, out=open(os.devnull, "w"))  # noqa: SIM115
@@ -336,7 +336,7 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
 
     from monitor.db.engine import make_engine
     from monitor.db.migrate import upgrade
-    from monitor.fingerprint import _HEADER, DEFAULT_BANDS, DEFAULT_NUM_PERM
+    from monitor.dedup.fingerprint import _HEADER, DEFAULT_BANDS, DEFAULT_NUM_PERM
 
     engine = make_engine(args.db_url)
     upgrade(engine)

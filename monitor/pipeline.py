@@ -25,11 +25,11 @@ from monitor.db import feeds as feeds_db
 from monitor.db.feeds import FeedState
 from monitor.db.ingest import IngestOptions, IngestResult, Matcher, Router, ingest
 from monitor.errors import FetchError, MonitorError, ParseError
-from monitor.fetch import Fetcher, FetchResult, Validators
-from monitor.fingerprint import Fingerprinter
-from monitor.normalize import normalize
-from monitor.parse import parse_feed
-from monitor.polling import next_poll_after_error, next_poll_after_success
+from monitor.reader.fetch import Fetcher, FetchResult, Validators
+from monitor.dedup.fingerprint import Fingerprinter
+from monitor.reader.normalize import normalize
+from monitor.reader.parse import parse_feed
+from monitor.reader.schedule import next_poll_after_error, next_poll_after_success
 
 log = logging.getLogger("monitor.pipeline")
 

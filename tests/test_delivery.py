@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 from monitor.db.feeds import sync_feeds
 from monitor.db.ingest import IngestOptions, ingest
 from monitor.db.schema import DeliveryRow, Feed, FollowupRow
-from monitor.config import FeedConfig
-from monitor.delivery import Deliverer, DeliveryOptions
-from monitor.fingerprint import Fingerprinter
+from monitor.config.feeds import FeedConfig
+from monitor.delivery.outbox import Deliverer, DeliveryOptions
+from monitor.dedup.fingerprint import Fingerprinter
 from monitor.model import Rule, RuleMatch, Story
 from monitor.notify.factory import build_notifier
 

@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from monitor.digest.config import (
+from monitor.config.digest import (
     DEFAULT_LIST_ID,
     DEFAULT_SUBJECT,
     Audience,

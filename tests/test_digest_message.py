@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from monitor.digest.config import parse_digest_config
+from monitor.config.digest import parse_digest_config
 from monitor.digest.message import build_message
 from monitor.digest.model import DigestEntry, DigestSection, build_digest
 

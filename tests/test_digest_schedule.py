@@ -15,14 +15,14 @@ from smtpserver import SmtpServer
 from sqlalchemy import select
 
 from monitor.clock import FrozenClock
-from monitor.config import FeedConfig
+from monitor.config.feeds import FeedConfig
 from monitor.db.feeds import sync_feeds
 from monitor.db.ingest import IngestOptions, ingest
 from monitor.db.schema import DigestRow, Feed
-from monitor.digest.config import DigestConfig
+from monitor.config.digest import DigestConfig
 from monitor.digest.smtp import SmtpSender, SmtpSettings
-from monitor.digests import DigestRunner, due_day, scheduled_at
-from monitor.fingerprint import Fingerprinter
+from monitor.digest.runner import DigestRunner, due_day, scheduled_at
+from monitor.dedup.fingerprint import Fingerprinter
 from monitor.model import Rule, RuleMatch, Story
 
 SEED_TITLE = "Russia Said It Coordinated Syrian Airstrikes With US, Pentagon Denies Claim"

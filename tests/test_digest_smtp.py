@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.digest.config import DigestConfig
+from monitor.config.digest import DigestConfig
 from monitor.digest.message import build_message
 from monitor.digest.model import DigestEntry, DigestSection, build_digest
 from monitor.digest.smtp import SmtpSender, SmtpSettings

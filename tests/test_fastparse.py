@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from feedparser.sanitizer import _HTMLSanitizer
 
-from monitor import text
-from monitor.fastparse import SAFE_TAGS, parse_fast, refusal
+from monitor.text import html as text
+from monitor.reader.fastparse import SAFE_TAGS, parse_fast, refusal
 from monitor.model import ParsedFeed
-from monitor.normalize import normalize
-from monitor.parse import feed_date, parse_feed
+from monitor.reader.normalize import normalize
+from monitor.reader.parse import feed_date, parse_feed
 
 FEEDS = Path(__file__).parent / "testdata" / "feeds"
 MANIFEST = json.loads((FEEDS / "manifest.json").read_text(encoding="utf-8"))

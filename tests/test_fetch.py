@@ -16,8 +16,8 @@ import pytest
 
 from monitor.clock import FrozenClock
 from monitor.errors import FetchError
-from monitor.fetch import FetchLimits, FetchResult, Fetcher, Validators, parse_max_age, parse_retry_after
-from monitor.netguard import AddressGuard
+from monitor.reader.fetch import FetchLimits, FetchResult, Fetcher, Validators, parse_max_age, parse_retry_after
+from monitor.reader.netguard import AddressGuard
 from feedserver import FeedServer
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title></channel></rss>"

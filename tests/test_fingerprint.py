@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.fingerprint import (
+from monitor.dedup.fingerprint import (
     DEFAULT_THRESHOLD,
     MIN_SHINGLES,
     Fingerprint,

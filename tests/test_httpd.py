@@ -15,8 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.errors import MonitorError
-from monitor.httpd import MAX_HEAD_BYTES, OpsServer, parse_address, service_health
-from monitor.metrics import Metrics
+from monitor.web.server import MAX_HEAD_BYTES, OpsServer, parse_address, service_health
+from monitor.web.metrics import Metrics
 from monitor.pipeline import FeedOutcome
 
 
@@ -260,10 +260,10 @@ def test_service_health_needs_a_running_scheduler_and_a_database_that_answers(en
 def test_the_running_service_serves_health_and_counts_its_polls_in_metrics(tmp_path):
     from feedserver import FeedServer
 
-    from monitor.app import build_app
+    from monitor.service.app import build_app
     from monitor.notify.console import ConsoleNotifier
-    from monitor.service import Service
-    from monitor.settings import Settings
+    from monitor.service.runner import Service
+    from monitor.config.settings import Settings
 
     feeds_dir = Path(__file__).parent / "testdata" / "feeds"
     (tmp_path / "rules").mkdir()
@@ -302,10 +302,10 @@ def test_the_running_service_serves_health_and_counts_its_polls_in_metrics(tmp_p
 
 
 def test_monitor_http_address_off_runs_the_service_without_a_server(tmp_path):
-    from monitor.app import build_app
+    from monitor.service.app import build_app
     from monitor.notify.console import ConsoleNotifier
-    from monitor.service import Service
-    from monitor.settings import Settings
+    from monitor.service.runner import Service
+    from monitor.config.settings import Settings
 
     (tmp_path / "rules").mkdir()
     (tmp_path / "feeds.toml").write_text("# no feeds\n", encoding="utf-8")

@@ -11,7 +11,7 @@ from fakeslack import FakeSlack, sample_alert
 
 from monitor.errors import DeliveryError
 from monitor.notify import SentRef, SlackBotNotifier, build_notifier
-from monitor.secrets import SecretMaskingFilter
+from monitor.config.secrets import SecretMaskingFilter
 
 TOKEN = "xoxb-111-222-SeCrEtToKeNvAlUe"
 HOSTILE_TITLE = "<!channel> hello <https://evil.example|Pentagon statement> <@U123> & co"

@@ -10,7 +10,7 @@ from fakeslack import FakeSlack, sample_alert
 
 from monitor.errors import DeliveryError
 from monitor.notify import SentRef, WebhookNotifier, build_notifier
-from monitor.secrets import SecretMaskingFilter
+from monitor.config.secrets import SecretMaskingFilter
 
 SECRET = "Zq8vW3xYk2LmN4pR7sT9uV1a"
 HOSTILE_TITLE = "<!channel> hello <https://evil.example|Pentagon statement> <@U123> & co"

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor.config import FeedConfig
+from monitor.config.feeds import FeedConfig
 from monitor.db.feeds import feed_health, sync_feeds
 from monitor.db.ingest import IngestOptions, ingest
 from monitor.db.schema import DeliveryRow, Feed, MatchRow, Sighting, StoryRow
-from monitor.fetch import Fetcher, FetchLimits
-from monitor.fingerprint import Fingerprinter
+from monitor.reader.fetch import Fetcher, FetchLimits
+from monitor.dedup.fingerprint import Fingerprinter
 from monitor.model import RuleMatch, Story
 from monitor.pipeline import Poller
 from feedserver import FeedServer

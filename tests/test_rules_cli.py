@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli_rules import rules
+from monitor.cli.rules import rules
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path(__file__).parent / "testdata" / "rules" / "broken"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.urls import canonical_url, is_http_url
+from monitor.reader.urls import canonical_url, is_http_url
 
 CASES = [
     # (what it shows, url, base, expected)

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select
 
 from monitor.db.schema import Cluster, DeliveryRow, FollowupRow, MatchRow, Sighting, StoryBand, StoryRow
 from monitor.db.sql import bounded_key, insert
-from monitor.fingerprint import MIN_SHINGLES, Fingerprint, Fingerprinter
+from monitor.dedup.fingerprint import MIN_SHINGLES, Fingerprint, Fingerprinter
 from monitor.model import RuleMatch, Story
 
 stories_t = StoryRow.__table__

@@ -10,7 +10,7 @@ Gathering entries from the database, claiming a day, and scheduling live above
 this package.
 """
 
-from monitor.digest.config import Audience, DigestConfig, parse_digest_config
+from monitor.config.digest import Audience, DigestConfig, parse_digest_config
 from monitor.digest.message import build_message
 from monitor.digest.model import Digest, DigestEntry, DigestSection, build_digest
 from monitor.digest.render import highlight, render_html, render_text

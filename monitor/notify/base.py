@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.error import URLError
 
 from monitor.model import Alert
-from monitor.secrets import SecretMaskingFilter
+from monitor.config.secrets import SecretMaskingFilter
 
 
 @dataclass(frozen=True)

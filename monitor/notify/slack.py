@@ -36,7 +36,7 @@ from monitor.errors import DeliveryError
 from monitor.model import Alert
 from monitor.notify.base import NETWORK_ERRORS, SentRef, header, parse_retry_after, sdk_logger
 from monitor.notify.message import build_blocks, fallback_text, text_message
-from monitor.secrets import mask
+from monitor.config.secrets import mask
 
 METADATA_EVENT = "media_monitor_alert"  # message metadata that lets a crashed send be found again
 

@@ -26,7 +26,7 @@ from monitor.errors import DeliveryError
 from monitor.model import Alert
 from monitor.notify.base import NETWORK_ERRORS, SentRef, header, parse_retry_after, sdk_logger
 from monitor.notify.message import build_blocks, fallback_text, text_message
-from monitor.secrets import mask, mask_url
+from monitor.config.secrets import mask, mask_url
 
 WEBHOOK_VARIABLE = "MONITOR_SLACK_WEBHOOK_URL"
 

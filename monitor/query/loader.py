@@ -33,7 +33,7 @@ from monitor.model import Rule
 from monitor.query.errors import QuerySyntaxError, caret_detail
 from monitor.query.lexer import FIELDS
 from monitor.query.parser import parse_query
-from monitor.tomlcheck import load_toml
+from monitor.config.tomlcheck import load_toml
 
 __all__ = ["load_rule", "load_rules", "locate_query"]
 

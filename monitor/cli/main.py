@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from monitor import __version__
-from monitor.app import App
-from monitor.cli_common import Context, common_options, fail
+from monitor.service.app import App
+from monitor.cli.common import Context, common_options, fail
 from monitor.errors import ConfigError, MonitorError
 
 
@@ -39,7 +39,7 @@ def main(ctx: click.Context, config: str | None, rules: str | None, log_level: s
 @click.pass_obj
 def run(obj: Context) -> None:
     """Run the service (polling, alerts, digest) until SIGTERM or SIGINT."""
-    from monitor.service import InstanceLock, Service
+    from monitor.service.runner import InstanceLock, Service
 
     lock = InstanceLock(obj.settings.database_url)
     try:
@@ -81,7 +81,7 @@ def poll(obj: Context, once: bool, all_: bool, feeds: tuple[str, ...], no_delive
 
 
 async def _poll_once(app: App, *, all_: bool, names: list[str] | None):  # type: ignore[no-untyped-def]
-    from monitor.progress import Progress
+    from monitor.cli.progress import Progress
 
     fetcher = app.fetcher()
     progress = Progress(sys.stderr)
@@ -103,7 +103,7 @@ async def _poll_once(app: App, *, all_: bool, names: list[str] | None):  # type:
 @click.pass_obj
 def check(obj: Context) -> None:
     """Validate feeds.toml and every rule; print each problem with file and position."""
-    from monitor.checks import run_checks
+    from monitor.cli.checks import run_checks
 
     problems, summary = run_checks(obj.settings)
     for p in problems:
@@ -160,7 +160,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from monitor.db.feeds import feed_health
-    from monitor.feedsview import feed_json, feed_table
+    from monitor.db.feedview import feed_json, feed_table
 
     obj: Context = ctx.obj
     app = obj.app()
@@ -182,7 +182,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
 @click.pass_obj
 def feeds_import(obj: Context, opml: Path, tags: tuple[str, ...]) -> None:
     """Add the feeds of an OPML file to feeds.toml (existing URLs are skipped)."""
-    from monitor.opml import append_feeds, read_opml
+    from monitor.reader.opml import append_feeds, read_opml
 
     try:
         found = read_opml(opml.read_bytes(), source=str(opml))
@@ -197,8 +197,8 @@ def feeds_import(obj: Context, opml: Path, tags: tuple[str, ...]) -> None:
 @click.pass_obj
 def feeds_export(obj: Context) -> None:
     """Print the configured feeds as OPML 2.0."""
-    from monitor.config import load_config
-    from monitor.opml import write_opml
+    from monitor.config.feeds import load_config
+    from monitor.reader.opml import write_opml
 
     try:
         config = load_config(obj.settings.config_path)
@@ -208,8 +208,8 @@ def feeds_export(obj: Context) -> None:
 
 
 def _mount_optional() -> None:
-    from monitor.cli_rules import rules as rules_group
-    from monitor.cli_extra import backtest, digest, stories
+    from monitor.cli.rules import rules as rules_group
+    from monitor.cli.extra import backtest, digest, stories
 
     rules_group.add_command(backtest)
     main.add_command(rules_group)

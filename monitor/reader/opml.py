@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from monitor.config import FeedConfig
+from monitor.config.feeds import FeedConfig
 from monitor.errors import ConfigError, Problem
-from monitor.tomlcheck import load_toml
+from monitor.config.tomlcheck import load_toml
 
 
 @dataclass(frozen=True)

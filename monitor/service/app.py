@@ -18,25 +18,25 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from monitor.clock import Clock, SystemClock
-from monitor.config import Config, load_config
+from monitor.config.feeds import Config, load_config
 from monitor.db.engine import make_engine
 from monitor.db.feeds import SyncReport, sync_feeds
 from monitor.db.ingest import IngestOptions
 from monitor.db.migrate import upgrade
-from monitor.delivery import Deliverer, DeliveryOptions
-from monitor.digest.config import DigestConfig
+from monitor.delivery.outbox import Deliverer, DeliveryOptions
+from monitor.config.digest import DigestConfig
 from monitor.digest.smtp import SmtpSender, SmtpSettings
-from monitor.digests import DigestRunner
+from monitor.digest.runner import DigestRunner
 from monitor.errors import ConfigError
-from monitor.fetch import Fetcher, FetchLimits
-from monitor.fingerprint import Fingerprinter
+from monitor.reader.fetch import Fetcher, FetchLimits
+from monitor.dedup.fingerprint import Fingerprinter
 from monitor.model import Rule, RuleMatch, Story
-from monitor.netguard import AddressGuard
+from monitor.reader.netguard import AddressGuard
 from monitor.notify.base import Notifier
 from monitor.notify.factory import build_notifier
 from monitor.pipeline import Poller
 from monitor.query import RuleSet, compile_rules, load_rules
-from monitor.settings import Settings
+from monitor.config.settings import Settings
 
 
 def worker_id(settings: Settings) -> str:

@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 from monitor.db.schema import DeliveryRow, DigestRow, Feed, StoryRow
 
 if TYPE_CHECKING:
-    from monitor.delivery import DeliverySummary
+    from monitor.delivery.outbox import DeliverySummary
     from monitor.pipeline import FeedOutcome
 
 log = logging.getLogger("monitor.metrics")

@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 
 from monitor.errors import MonitorError
-from monitor.metrics import Metrics
+from monitor.web.metrics import Metrics
 
 log = logging.getLogger("monitor.httpd")
 

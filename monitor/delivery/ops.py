@@ -13,10 +13,10 @@ import logging
 from sqlalchemy import Engine
 
 from monitor.clock import Clock
-from monitor.config import OpsConfig
+from monitor.config.feeds import OpsConfig
 from monitor.db.feeds import feed_health, mark_ops_alerted, ops_alerted
 from monitor.errors import DeliveryError
-from monitor.feedsview import health_flag
+from monitor.db.feedview import health_flag
 from monitor.notify.base import Notifier
 from monitor.notify.message import escape_mrkdwn
 

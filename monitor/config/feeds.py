@@ -10,7 +10,7 @@ Layout::
     [alerts]              # followups = "thread"|"update"|"silent", storm_limit, ...
     [dedup]               # window = "72h", threshold
     [ops]                 # channel for feed-health messages, stale_after
-    [digest]              # see monitor.digest.config
+    [digest]              # see monitor.config.digest
     [[feeds]]             # name, url, interval, tags, enabled
 """
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.digest.config import DigestConfig, parse_digest_config
+from monitor.config.digest import DigestConfig, parse_digest_config
 from monitor.errors import ConfigError, Problem
-from monitor.tomlcheck import TableChecker, TomlLocator, load_toml
+from monitor.config.tomlcheck import TableChecker, TomlLocator, load_toml
 
 DEFAULT_USER_AGENT = "media-monitor/0.1 (feed monitor; +https://example.invalid/media-monitor)"
 

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 import click
 
-from monitor.app import App, build_app
+from monitor.service.app import App, build_app
 from monitor.errors import ConfigError, MonitorError
-from monitor.logs import setup_logging
-from monitor.settings import Settings
+from monitor.cli.logs import setup_logging
+from monitor.config.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

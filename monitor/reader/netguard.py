@@ -12,7 +12,7 @@ Two ways to apply it:
   check and to a blocked one a moment later, when the HTTP client connects.
 * ``GuardedNetworkBackend(guard)`` plugs into httpcore (the engine under
   httpx) and closes that window: it resolves once, checks every address, and
-  connects to the checked address itself. ``monitor.fetch`` uses it whenever
+  connects to the checked address itself. ``monitor.reader.fetch`` uses it whenever
   it builds its own HTTP client; TLS still verifies the certificate against
   the host name, because httpcore passes the name separately for SNI.
 """

@@ -32,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import Problem
-from monitor.tomlcheck import TableChecker, TomlLocator
+from monitor.config.tomlcheck import TableChecker, TomlLocator
 
 DEFAULT_SUBJECT = "Media monitor digest for {date}: {count} stories"
 DEFAULT_LIST_ID = "media-monitor.localhost"

@@ -38,7 +38,7 @@ from monitor.db.clusters import cluster_outlets
 from monitor.db.schema import DeliveryRow, Feed, FollowupRow, MatchRow, Sighting, StoryRow
 from monitor.db.sql import supports_skip_locked
 from monitor.errors import DeliveryError
-from monitor.polling import retry_delay
+from monitor.reader.schedule import retry_delay
 from monitor.model import Alert, Rule
 from monitor.notify.base import Notifier, SentRef
 from monitor.notify.message import escape_mrkdwn, link_url, trim

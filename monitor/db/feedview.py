@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.config import OpsConfig
+from monitor.config.feeds import OpsConfig
 from monitor.db.feeds import FeedHealth
-from monitor.secrets import mask_url
+from monitor.config.secrets import mask_url
 
 
 def health_flag(row: FeedHealth, now: datetime, ops: OpsConfig) -> str | None:

@@ -4,7 +4,7 @@
 times faster than feedparser and gives a :class:`ParsedFeed` whose entries
 normalize into exactly the stories the feedparser path gives. It returns
 ``None`` ("refused") whenever it cannot vouch for that, and the caller
-(:func:`monitor.parse.parse_feed`) then asks feedparser. Refusing is always
+(:func:`monitor.reader.parse.parse_feed`) then asks feedparser. Refusing is always
 safe; guessing is not. It refuses:
 
 - anything but ``<rss version="2.x"><channel>`` or an Atom 1.0 ``<feed>`` root;
@@ -40,7 +40,7 @@ passes in (feedparser's own date reader), so they agree by construction.
 
 Text fields come back in the same form as the feedparser path: HTML, with
 plain-text values HTML-escaped. HTML is passed on unsanitized; it is vouched
-for instead (see above), and :func:`monitor.text.html_to_text` gives the same
+for instead (see above), and :func:`monitor.text.html.html_to_text` gives the same
 text for it as for feedparser's sanitized copy.
 """
 
@@ -57,7 +57,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from monitor.model import ParsedFeed, RawEntry
-from monitor.text import html_to_text
+from monitor.text.html import html_to_text
 
 __all__ = ["parse_fast", "SAFE_TAGS", "DateParser"]
 
@@ -69,7 +69,7 @@ class _Refuse(Exception):
 
 
 #: HTML elements that feedparser's sanitizer keeps (tags and text) and that
-#: :func:`monitor.text.html_to_text` reads as text, so both paths agree.
+#: :func:`monitor.text.html.html_to_text` reads as text, so both paths agree.
 SAFE_TAGS: frozenset[str] = frozenset(
     {
         "a", "abbr", "acronym", "address", "article", "aside", "b", "big", "blockquote", "br", "caption",
@@ -184,7 +184,7 @@ def parse_fast(
 ) -> ParsedFeed | None:
     """The feed in ``body``, or ``None`` when the fast path cannot vouch for it.
 
-    Same inputs as :func:`monitor.parse.parse_feed` plus ``parse_date``, which
+    Same inputs as :func:`monitor.reader.parse.parse_feed` plus ``parse_date``, which
     turns a date string as found in the feed into an aware UTC datetime (or
     None) exactly as the feedparser path does. Never raises on bad input:
     everything it does not handle is a refusal, and the caller falls back.

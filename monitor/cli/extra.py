@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from monitor.cli_common import common_options
-from monitor.digest.config import Audience, DigestConfig
+from monitor.cli.common import common_options
+from monitor.config.digest import Audience, DigestConfig
 from monitor.digest.render import render_html, render_text
 from monitor.errors import ConfigError, DeliveryError
 
@@ -69,7 +69,7 @@ def digest_preview(obj, day: str | None, out: Path | None) -> None:  # type: ign
 
 def _end_for(the_day: date, config: DigestConfig, now: datetime, *, explicit: bool) -> datetime:
     """Now for today's digest; the scheduled time for a given past day."""
-    from monitor.digests import scheduled_at
+    from monitor.digest.runner import scheduled_at
 
     if not explicit:
         return now
@@ -159,7 +159,7 @@ def stories_similar(obj, text: str, limit: int, days: int) -> None:  # type: ign
     """Stored stories near a text (by MinHash similarity over the LSH bands)."""
     from monitor.db.ingest import band_lookup
     from monitor.db.schema import StoryRow
-    from monitor.fingerprint import Fingerprint
+    from monitor.dedup.fingerprint import Fingerprint
 
     app = obj.app()
     fp = app.fingerprinter.fingerprint(text, "")

@@ -28,12 +28,12 @@ from monitor.clock import Clock
 from monitor.db.clusters import cluster_outlets
 from monitor.db.schema import DigestRow, MatchRow, StoryRow
 from monitor.db.sql import insert
-from monitor.digest.config import Audience, DigestConfig
+from monitor.config.digest import Audience, DigestConfig
 from monitor.digest.message import build_message
 from monitor.digest.model import Digest, DigestEntry, DigestSection, build_digest
 from monitor.digest.smtp import SmtpSender
 from monitor.errors import DeliveryError
-from monitor.polling import retry_delay
+from monitor.reader.schedule import retry_delay
 from monitor.model import Rule
 
 log = logging.getLogger("monitor.digest")

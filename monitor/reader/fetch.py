@@ -37,7 +37,7 @@ import httpx
 
 from monitor.clock import Clock, SystemClock
 from monitor.errors import FetchError
-from monitor.netguard import AddressGuard, GuardedNetworkBackend
+from monitor.reader.netguard import AddressGuard, GuardedNetworkBackend
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "

@@ -1,17 +1,17 @@
 """parse: response bytes -> ParsedFeed. The only module that imports feedparser.
 
 RSS 0.9x/2.0, RSS 1.0 (RDF) and Atom go through feedparser; JSON Feed goes
-through :mod:`monitor.jsonfeed`. Everything here is pure: bytes and headers in,
+through :mod:`monitor.reader.jsonfeed`. Everything here is pure: bytes and headers in,
 data out, no network and no clock.
 
 Fast path: well-formed RSS 2.0 and Atom 1.0 first go to
-:func:`monitor.fastparse.parse_fast` (lxml), which either returns entries that
+:func:`monitor.reader.fastparse.parse_fast` (lxml), which either returns entries that
 normalize into exactly the stories feedparser's would, or refuses; on refusal
 feedparser parses as before. Dates on both paths are read by feedparser's own
 date parser (:func:`feed_date`, passed in), so they agree by construction.
 
 The feed's title comes back as plain text. Text fields of the entries hold HTML (plain-text fields are
-HTML-escaped here, so that :func:`monitor.text.html_to_text` turns every field
+HTML-escaped here, so that :func:`monitor.text.html.html_to_text` turns every field
 back into the text the feed meant, ``<`` and all).
 
 Safety: feedparser parses XML with expat, which neither fetches external
@@ -34,10 +34,10 @@ from typing import Any
 import feedparser
 from feedparser.datetimes import _parse_date as _feedparser_date
 
-from monitor import fastparse, jsonfeed
+from monitor.reader import fastparse, jsonfeed
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed, RawEntry
-from monitor.text import html_to_text
+from monitor.text.html import html_to_text
 
 __all__ = ["parse_feed", "looks_like_json_feed", "feed_date"]
 
