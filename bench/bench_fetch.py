@@ -38,7 +38,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from monitor.reader.fetch import FetchLimits, Fetcher, Validators  # noqa: E402
+from monitor.reader.fetch import Fetcher, FetchLimits, Validators  # noqa: E402
 
 FEED_ITEM = (
     "<item><title>Russia says it coordinated Syria strikes with US; Pentagon denies</title>"

@@ -30,7 +30,7 @@ started = time.perf_counter()
 outcome = "ok"
 if mode == "bounded":
     from monitor.errors import FetchError
-    from monitor.reader.fetch import Fetcher, FetchLimits
+    from monitor.reader import Fetcher, FetchLimits
 
     async def go():
         async with Fetcher(FetchLimits(deadline=3, read_timeout=2, connect_timeout=2, max_bytes=2 * 1024 * 1024)) as f:

@@ -189,8 +189,8 @@ class InlineExecutor(concurrent.futures.Executor):
 
 
 def build(args: argparse.Namespace) -> Any:
-    from monitor.service.app import build_app
-    from monitor.config.settings import Settings
+    from monitor.config import Settings
+    from monitor.service import build_app
 
     settings = Settings.from_env({"MONITOR_DATABASE_URL": args.db_url}, config=args.config, rules=args.rules)
     return build_app(settings, out=open(os.devnull, "w"))  # noqa: SIM115
@@ -334,8 +334,7 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
     from sqlalchemy import text
 
-    from monitor.db.engine import make_engine
-    from monitor.db.migrate import upgrade
+    from monitor.db import make_engine, upgrade
     from monitor.dedup.fingerprint import _HEADER, DEFAULT_BANDS, DEFAULT_NUM_PERM
 
     engine = make_engine(args.db_url)

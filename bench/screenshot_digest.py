@@ -18,9 +18,15 @@ import tempfile
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from monitor.digest import (
+    Digest,
+    DigestEntry,
+    DigestSection,
+    build_digest,
+    render_html,
+    render_text,
+)
 from monitor.digest.message import footer_for
-from monitor.digest.model import Digest, DigestEntry, DigestSection, build_digest
-from monitor.digest.render import render_html, render_text
 
 UTC = timezone.utc
 CHROMIUM_FLAGS = (

@@ -21,15 +21,19 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from monitor.clock import Clock
+from monitor.db import FeedState, IngestOptions, IngestResult, Matcher, Router, ingest
 from monitor.db import feeds as feeds_db
-from monitor.db.feeds import FeedState
-from monitor.db.ingest import IngestOptions, IngestResult, Matcher, Router, ingest
+from monitor.dedup import Fingerprinter
 from monitor.errors import FetchError, MonitorError, ParseError
-from monitor.reader.fetch import Fetcher, FetchResult, Validators
-from monitor.dedup.fingerprint import Fingerprinter
-from monitor.reader.normalize import normalize
-from monitor.reader.parse import parse_feed
-from monitor.reader.schedule import next_poll_after_error, next_poll_after_success
+from monitor.reader import (
+    Fetcher,
+    FetchResult,
+    Validators,
+    next_poll_after_error,
+    next_poll_after_success,
+    normalize,
+    parse_feed,
+)
 
 log = logging.getLogger("monitor.pipeline")
 

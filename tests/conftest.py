@@ -78,8 +78,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def engine(db_url: str) -> Iterator[object]:
     """A migrated engine on ``db_url``."""
-    from monitor.db.engine import make_engine
-    from monitor.db.migrate import upgrade
+    from monitor.db import make_engine, upgrade
 
     eng = make_engine(db_url)
     upgrade(eng)

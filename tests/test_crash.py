@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from fakeslack import FakeSlack
 from feedserver import FeedServer
 

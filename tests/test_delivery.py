@@ -10,14 +10,12 @@ import pytest
 from fakeslack import FakeSlack
 from sqlalchemy import select, update
 
-from monitor.db.feeds import sync_feeds
-from monitor.db.ingest import IngestOptions, ingest
-from monitor.db.schema import DeliveryRow, Feed, FollowupRow
-from monitor.config.feeds import FeedConfig
-from monitor.delivery.outbox import Deliverer, DeliveryOptions
-from monitor.dedup.fingerprint import Fingerprinter
+from monitor.config import FeedConfig
+from monitor.db import DeliveryRow, Feed, FollowupRow, IngestOptions, ingest, sync_feeds
+from monitor.dedup import Fingerprinter
+from monitor.delivery import Deliverer, DeliveryOptions
 from monitor.model import Rule, RuleMatch, Story
-from monitor.notify.factory import build_notifier
+from monitor.notify import build_notifier
 
 TOKEN = "xoxb-test-0123456789-secret"
 SEED_TITLE = "Russia Said It Coordinated Syrian Airstrikes With US, Pentagon Denies Claim"

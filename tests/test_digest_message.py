@@ -10,9 +10,8 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from monitor.config.digest import parse_digest_config
-from monitor.digest.message import build_message
-from monitor.digest.model import DigestEntry, DigestSection, build_digest
+from monitor.config import parse_digest_config
+from monitor.digest import DigestEntry, DigestSection, build_digest, build_message
 
 UTC = timezone.utc
 NOW = datetime(2017, 3, 9, 5, 0, tzinfo=UTC)

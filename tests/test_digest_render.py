@@ -8,8 +8,15 @@ from html.parser import HTMLParser
 
 import pytest
 
-from monitor.digest.model import Digest, DigestEntry, DigestSection, build_digest
-from monitor.digest.render import headline, highlight, render_html, render_text, safe_url, shorten
+from monitor.digest import Digest, DigestEntry, DigestSection, build_digest
+from monitor.digest.render import (
+    headline,
+    highlight,
+    render_html,
+    render_text,
+    safe_url,
+    shorten,
+)
 
 UTC = timezone.utc
 SEED_TITLE = "Russia Said It Coordinated Syrian Airstrikes With US, Pentagon Denies Claim"

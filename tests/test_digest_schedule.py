@@ -15,14 +15,11 @@ from smtpserver import SmtpServer
 from sqlalchemy import select
 
 from monitor.clock import FrozenClock
-from monitor.config.feeds import FeedConfig
-from monitor.db.feeds import sync_feeds
-from monitor.db.ingest import IngestOptions, ingest
-from monitor.db.schema import DigestRow, Feed
-from monitor.config.digest import DigestConfig
-from monitor.digest.smtp import SmtpSender, SmtpSettings
+from monitor.config import DigestConfig, FeedConfig
+from monitor.db import DigestRow, Feed, IngestOptions, ingest, sync_feeds
+from monitor.dedup import Fingerprinter
+from monitor.digest import SmtpSender, SmtpSettings
 from monitor.digest.runner import DigestRunner, due_day, scheduled_at
-from monitor.dedup.fingerprint import Fingerprinter
 from monitor.model import Rule, RuleMatch, Story
 
 SEED_TITLE = "Russia Said It Coordinated Syrian Airstrikes With US, Pentagon Denies Claim"

@@ -12,13 +12,18 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-
-from monitor.config.digest import DigestConfig
-from monitor.digest.message import build_message
-from monitor.digest.model import DigestEntry, DigestSection, build_digest
-from monitor.digest.smtp import SmtpSender, SmtpSettings
-from monitor.errors import DeliveryError
 from smtpserver import SmtpServer, TlsFiles, free_port, make_self_signed
+
+from monitor.config import DigestConfig
+from monitor.digest import (
+    DigestEntry,
+    DigestSection,
+    SmtpSender,
+    SmtpSettings,
+    build_digest,
+    build_message,
+)
+from monitor.errors import DeliveryError
 
 UTC = timezone.utc
 USER, PASSWORD = "monitor", "s3cret-Pa55word"

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from feedparser.sanitizer import _HTMLSanitizer
 
-from monitor.text import html as text
-from monitor.reader.fastparse import SAFE_TAGS, parse_fast, refusal
 from monitor.model import ParsedFeed
-from monitor.reader.normalize import normalize
+from monitor.reader import normalize
+from monitor.reader.fastparse import SAFE_TAGS, parse_fast, refusal
 from monitor.reader.parse import feed_date, parse_feed
+from monitor.text import html as text
 
 FEEDS = Path(__file__).parent / "testdata" / "feeds"
 MANIFEST = json.loads((FEEDS / "manifest.json").read_text(encoding="utf-8"))

@@ -13,12 +13,19 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+from feedserver import FeedServer
 
 from monitor.clock import FrozenClock
 from monitor.errors import FetchError
-from monitor.reader.fetch import FetchLimits, FetchResult, Fetcher, Validators, parse_max_age, parse_retry_after
-from monitor.reader.netguard import AddressGuard
-from feedserver import FeedServer
+from monitor.reader import AddressGuard
+from monitor.reader.fetch import (
+    Fetcher,
+    FetchLimits,
+    FetchResult,
+    Validators,
+    parse_max_age,
+    parse_retry_after,
+)
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title></channel></rss>"
 FAST = FetchLimits(connect_timeout=2.0, read_timeout=2.0, deadline=5.0, max_bytes=1 << 20)

@@ -20,11 +20,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.config.feeds import read_config
+from monitor.config import read_config
 from monitor.errors import ParseError, Problem
 from monitor.model import Story
-from monitor.reader.normalize import normalize
-from monitor.reader.parse import parse_feed
+from monitor.reader import normalize, parse_feed
 
 SEEN = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

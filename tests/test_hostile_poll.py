@@ -17,13 +17,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from feedserver import FeedServer
 
 FEEDS = Path(__file__).parent / "testdata" / "feeds"

@@ -15,9 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.errors import MonitorError
-from monitor.web.server import MAX_HEAD_BYTES, OpsServer, parse_address, service_health
-from monitor.web.metrics import Metrics
 from monitor.pipeline import FeedOutcome
+from monitor.web import Metrics
+from monitor.web.server import MAX_HEAD_BYTES, OpsServer, parse_address, service_health
 
 
 class Health:
@@ -236,7 +236,7 @@ def test_the_port_property_reports_the_bound_port_for_port_0():
 
 
 def test_service_health_needs_a_running_scheduler_and_a_database_that_answers(engine, tmp_path):
-    from monitor.db.engine import make_engine
+    from monitor.db import make_engine
 
     running = [False]
     broken = make_engine(f"sqlite:///{tmp_path / 'no' / 'such.db'}")
@@ -260,10 +260,9 @@ def test_service_health_needs_a_running_scheduler_and_a_database_that_answers(en
 def test_the_running_service_serves_health_and_counts_its_polls_in_metrics(tmp_path):
     from feedserver import FeedServer
 
-    from monitor.service.app import build_app
-    from monitor.notify.console import ConsoleNotifier
-    from monitor.service.runner import Service
-    from monitor.config.settings import Settings
+    from monitor.config import Settings
+    from monitor.notify import ConsoleNotifier
+    from monitor.service import Service, build_app
 
     feeds_dir = Path(__file__).parent / "testdata" / "feeds"
     (tmp_path / "rules").mkdir()
@@ -302,10 +301,9 @@ def test_the_running_service_serves_health_and_counts_its_polls_in_metrics(tmp_p
 
 
 def test_monitor_http_address_off_runs_the_service_without_a_server(tmp_path):
-    from monitor.service.app import build_app
-    from monitor.notify.console import ConsoleNotifier
-    from monitor.service.runner import Service
-    from monitor.config.settings import Settings
+    from monitor.config import Settings
+    from monitor.notify import ConsoleNotifier
+    from monitor.service import Service, build_app
 
     (tmp_path / "rules").mkdir()
     (tmp_path / "feeds.toml").write_text("# no feeds\n", encoding="utf-8")

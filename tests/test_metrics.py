@@ -8,13 +8,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, update
 
-from monitor.config.feeds import FeedConfig
-from monitor.db.engine import make_engine
-from monitor.db.feeds import sync_feeds
+from monitor.config import FeedConfig
+from monitor.db import make_engine, sync_feeds
 from monitor.db.schema import Cluster, DeliveryRow, DigestRow, Feed, MatchRow, StoryRow
-from monitor.delivery.outbox import DeliverySummary
-from monitor.web.metrics import DatabaseCollector, Metrics
+from monitor.delivery import DeliverySummary
 from monitor.pipeline import FeedOutcome
+from monitor.web.metrics import DatabaseCollector, Metrics
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 

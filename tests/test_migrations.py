@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from monitor.db.migrate import current_revision, head_revision, upgrade
+from monitor.db import current_revision, head_revision, upgrade
 from monitor.db.schema import Base
 
 

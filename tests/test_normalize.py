@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from monitor.model import ParsedFeed, RawEntry
+from monitor.reader import parse_feed
 from monitor.reader.normalize import CONTENT_MAX, SUMMARY_MAX, TITLE_MAX, normalize
-from monitor.reader.parse import parse_feed
 
 FEEDS = Path(__file__).parent / "testdata" / "feeds"
 MANIFEST = json.loads((FEEDS / "manifest.json").read_text(encoding="utf-8"))

@@ -9,7 +9,14 @@ import pytest
 from fakeslack import sample_alert
 
 from monitor.errors import ConfigError
-from monitor.notify import ConsoleNotifier, Notifier, SentRef, SlackBotNotifier, WebhookNotifier, build_notifier
+from monitor.notify import (
+    ConsoleNotifier,
+    Notifier,
+    SentRef,
+    SlackBotNotifier,
+    WebhookNotifier,
+    build_notifier,
+)
 
 
 def console() -> tuple[ConsoleNotifier, io.StringIO]:

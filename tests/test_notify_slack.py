@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 
 import pytest
 from fakeslack import FakeSlack, sample_alert
 
+from monitor.config import SecretMaskingFilter
 from monitor.errors import DeliveryError
 from monitor.notify import SentRef, SlackBotNotifier, build_notifier
-from monitor.config.secrets import SecretMaskingFilter
 
 TOKEN = "xoxb-111-222-SeCrEtToKeNvAlUe"
 HOSTILE_TITLE = "<!channel> hello <https://evil.example|Pentagon statement> <@U123> & co"

@@ -8,9 +8,9 @@ import logging
 import pytest
 from fakeslack import FakeSlack, sample_alert
 
+from monitor.config import SecretMaskingFilter
 from monitor.errors import DeliveryError
 from monitor.notify import SentRef, WebhookNotifier, build_notifier
-from monitor.config.secrets import SecretMaskingFilter
 
 SECRET = "Zq8vW3xYk2LmN4pR7sT9uV1a"
 HOSTILE_TITLE = "<!channel> hello <https://evil.example|Pentagon statement> <@U123> & co"

@@ -7,11 +7,11 @@ from datetime import timedelta
 from fakeslack import FakeSlack
 from sqlalchemy import select
 
-from monitor.config.feeds import FeedConfig, OpsConfig
+from monitor.config import FeedConfig, OpsConfig
+from monitor.db import Feed
 from monitor.db import feeds as feeds_db
-from monitor.db.schema import Feed
-from monitor.notify.factory import build_notifier
-from monitor.delivery.ops import report_feed_health
+from monitor.delivery import report_feed_health
+from monitor.notify import build_notifier
 
 TOKEN = "xoxb-ops-test-token"
 

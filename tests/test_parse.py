@@ -10,7 +10,7 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed
-from monitor.reader.parse import parse_feed
+from monitor.reader import parse_feed
 
 FEEDS = Path(__file__).parent / "testdata" / "feeds"
 MANIFEST = json.loads((FEEDS / "manifest.json").read_text(encoding="utf-8"))

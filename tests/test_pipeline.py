@@ -8,17 +8,25 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from feedserver import FeedServer
 from sqlalchemy import func, select
 
-from monitor.config.feeds import FeedConfig
-from monitor.db.feeds import feed_health, sync_feeds
-from monitor.db.ingest import IngestOptions, ingest
-from monitor.db.schema import DeliveryRow, Feed, MatchRow, Sighting, StoryRow
-from monitor.reader.fetch import Fetcher, FetchLimits
-from monitor.dedup.fingerprint import Fingerprinter
+from monitor.config import FeedConfig
+from monitor.db import (
+    DeliveryRow,
+    Feed,
+    IngestOptions,
+    MatchRow,
+    Sighting,
+    StoryRow,
+    feed_health,
+    ingest,
+    sync_feeds,
+)
+from monitor.dedup import Fingerprinter
 from monitor.model import RuleMatch, Story
 from monitor.pipeline import Poller
-from feedserver import FeedServer
+from monitor.reader import Fetcher, FetchLimits
 
 FEEDS = Path(__file__).parent / "testdata" / "feeds"
 

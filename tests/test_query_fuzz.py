@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from monitor.model import Rule, Story
 from monitor.query import QuerySyntaxError, compile_rules, load_rules, parse_query
 from monitor.query.presearch import anchors
-from monitor.text.tokens import fold
+from monitor.text import fold
 
 WHEN = datetime(2016, 10, 25, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,13 @@ import pytest
 
 from monitor.model import Rule, Story
 from monitor.query import compile_rules, parse_query
-from monitor.query.presearch import PresearchIndex, anchors, requirements, rule_set_shares, word_filters
+from monitor.query.presearch import (
+    PresearchIndex,
+    anchors,
+    requirements,
+    rule_set_shares,
+    word_filters,
+)
 
 
 def keys(query: str, stats=None) -> set | None:

@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.query.evaluate import FieldText
-from monitor.text.tokens import exact_words, fold, folded_words, plain_ascii, word_spans, word_start
+from monitor.text import (
+    exact_words,
+    fold,
+    folded_words,
+    plain_ascii,
+    word_spans,
+    word_start,
+)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from monitor.config.secrets import SecretMaskingFilter, mask, mask_url
+from monitor.config import SecretMaskingFilter, mask, mask_url
 
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/Zq8vW3xYk2LmN4pR7sT9uV1a"
 TOKEN = "xoxb-1234-5678-AbCdEfGhIjKlMnOp"

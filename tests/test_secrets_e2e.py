@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, create_engine, select, text
-from sqlalchemy.engine import make_url
-
 from conftest import PG_URL, _driver_url
 from fakeslack import FakeSlack
 from feedserver import FeedServer
 from smtpserver import SmtpServer
+from sqlalchemy import MetaData, create_engine, select, text
+from sqlalchemy.engine import make_url
 
 BOT_TOKEN = "xoxb-111-222-b0tS3cretE2E"
 WRONG_TOKEN = "xoxb-333-444-wr0ngS3cretE2E"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.service.app import build_app
+from monitor.config import Settings
 from monitor.errors import ConfigError
-from monitor.notify.console import ConsoleNotifier
+from monitor.notify import ConsoleNotifier
+from monitor.service import build_app
 from monitor.service.runner import InstanceLock, Service, rules_signature
-from monitor.config.settings import Settings
 
 
 def make_app(tmp_path: Path):

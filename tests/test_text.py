@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.text.html import clean_text, html_to_text, truncate
+from monitor.text import clean_text, html_to_text, truncate
 
 CASES = [
     # (what it shows, html, expected text)

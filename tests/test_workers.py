@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-
 from fakeslack import FakeSlack
 from feedserver import FeedServer
+from sqlalchemy import Engine, text
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -264,7 +263,7 @@ def assert_nothing_doubled(engine: Engine) -> None:
 
 @pytest.fixture
 def pg_engine(pg_url: str) -> Iterator[Engine]:
-    from monitor.db.engine import make_engine
+    from monitor.db import make_engine
 
     engine = make_engine(pg_url)
     yield engine

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from monitor.config.feeds import read_config
+from monitor.config import Settings, read_config
 from monitor.errors import ConfigError, Problem
 from monitor.query import compile_rules, load_rules
-from monitor.config.settings import Settings
 
 
 def run_checks(settings: Settings) -> tuple[list[Problem], str]:

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 import click
 
-from monitor.service.app import App, build_app
-from monitor.errors import ConfigError, MonitorError
 from monitor.cli.logs import setup_logging
-from monitor.config.settings import Settings
+from monitor.config import Settings
+from monitor.errors import ConfigError, MonitorError
+from monitor.service import App, build_app
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import TextIO
 
-from monitor.config.secrets import SecretMaskingFilter
+from monitor.config import SecretMaskingFilter
 
 CONTEXT_KEYS = (
     "feed", "feed_url", "rule", "story", "delivery", "digest", "new_stories", "matches", "entries", "worker",

@@ -7,16 +7,14 @@ summary says which), 1 for invalid config or rules, 2 for usage errors.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-from pathlib import Path
 
 import click
 
 from monitor import __version__
-from monitor.service.app import App
 from monitor.cli.common import Context, common_options, fail
 from monitor.errors import ConfigError, MonitorError
+from monitor.service import App
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +37,7 @@ def main(ctx: click.Context, config: str | None, rules: str | None, log_level: s
 @click.pass_obj
 def run(obj: Context) -> None:
     """Run the service (polling, alerts, digest) until SIGTERM or SIGINT."""
-    from monitor.service.runner import InstanceLock, Service
+    from monitor.service import InstanceLock, Service
 
     lock = InstanceLock(obj.settings.database_url)
     try:
@@ -114,110 +112,20 @@ def check(obj: Context) -> None:
     click.echo(summary)
 
 
-# ---- db --------------------------------------------------------------------------------
-
-
-@main.group()
-@common_options
-def db() -> None:
-    """Database migrations."""
-
-
-@db.command("upgrade")
-@common_options
-@click.pass_obj
-def db_upgrade(obj: Context) -> None:
-    """Apply every pending migration."""
-    from monitor.db.engine import make_engine
-    from monitor.db.migrate import current_revision, upgrade
-
-    engine = make_engine(obj.settings.database_url)
-    upgrade(engine)
-    click.echo(f"database at revision {current_revision(engine)}")
-
-
-@db.command("current")
-@common_options
-@click.pass_obj
-def db_current(obj: Context) -> None:
-    """Print the database's revision and the newest one."""
-    from monitor.db.engine import make_engine
-    from monitor.db.migrate import current_revision, head_revision
-
-    engine = make_engine(obj.settings.database_url)
-    click.echo(f"current: {current_revision(engine)}  head: {head_revision(engine)}")
-
-
-# ---- feeds -----------------------------------------------------------------------------
-
-
-@main.group(invoke_without_command=True)
-@common_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.pass_context
-def feeds(ctx: click.Context, as_json: bool) -> None:
-    """Feed health; `feeds import OPML` and `feeds export` for feed lists."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from monitor.db.feeds import feed_health
-    from monitor.db.feedview import feed_json, feed_table
-
-    obj: Context = ctx.obj
-    app = obj.app()
-    app.sync()
-    with app.engine.connect() as conn:
-        rows = feed_health(conn)
-    now = app.clock.now()
-    if as_json:
-        for r in rows:
-            click.echo(json.dumps(feed_json(r, now, app.config.ops), ensure_ascii=False))
-    else:
-        click.echo(feed_table(rows, now, app.config.ops))
-
-
-@feeds.command("import")
-@common_options
-@click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--tag", "tags", multiple=True, help="Tag every imported feed.")
-@click.pass_obj
-def feeds_import(obj: Context, opml: Path, tags: tuple[str, ...]) -> None:
-    """Add the feeds of an OPML file to feeds.toml (existing URLs are skipped)."""
-    from monitor.reader.opml import append_feeds, read_opml
-
-    try:
-        found = read_opml(opml.read_bytes(), source=str(opml))
-    except MonitorError as exc:
-        raise click.ClickException(str(exc)) from None
-    added, skipped = append_feeds(obj.settings.config_path, found, tags=tags)
-    click.echo(f"{added} feeds added to {obj.settings.config_path}, {skipped} already there")
-
-
-@feeds.command("export")
-@common_options
-@click.pass_obj
-def feeds_export(obj: Context) -> None:
-    """Print the configured feeds as OPML 2.0."""
-    from monitor.config.feeds import load_config
-    from monitor.reader.opml import write_opml
-
-    try:
-        config = load_config(obj.settings.config_path)
-    except ConfigError as exc:
-        fail(exc)
-    click.echo(write_opml(config.feeds), nl=False)
-
-
-def _mount_optional() -> None:
+def _mount() -> None:
+    from monitor.cli.backtest import backtest
+    from monitor.cli.db import db
+    from monitor.cli.digest import digest
+    from monitor.cli.feeds import feeds
     from monitor.cli.rules import rules as rules_group
-    from monitor.cli.extra import backtest, digest, stories
+    from monitor.cli.stories import stories
 
     rules_group.add_command(backtest)
-    main.add_command(rules_group)
-    main.add_command(digest)
-    main.add_command(stories)
+    for group in (rules_group, db, digest, feeds, stories):
+        main.add_command(group)
 
 
-_mount_optional()
+_mount()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,8 +31,8 @@ from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.errors import Problem
 from monitor.config.tomlcheck import TableChecker, TomlLocator
+from monitor.errors import Problem
 
 DEFAULT_SUBJECT = "Media monitor digest for {date}: {count} stories"
 DEFAULT_LIST_ID = "media-monitor.localhost"

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config.digest import DigestConfig, parse_digest_config
-from monitor.errors import ConfigError, Problem
 from monitor.config.tomlcheck import TableChecker, TomlLocator, load_toml
+from monitor.errors import ConfigError, Problem
 
 DEFAULT_USER_AGENT = "media-monitor/0.1 (feed monitor; +https://example.invalid/media-monitor)"
 

@@ -1,1 +1,65 @@
 """Storage: the schema, the engine, migrations, and one module of queries per concern."""
+
+
+from monitor.db.clusters import cluster_outlets
+from monitor.db.engine import make_engine
+from monitor.db.feeds import (
+    FeedState,
+    SyncReport,
+    feed_health,
+    mark_ops_alerted,
+    ops_alerted,
+    sync_feeds,
+)
+from monitor.db.feedview import feed_json, feed_table, health_flag
+from monitor.db.ingest import (
+    IngestOptions,
+    IngestResult,
+    Matcher,
+    Router,
+    band_lookup,
+    ingest,
+)
+from monitor.db.migrate import current_revision, head_revision, upgrade
+from monitor.db.schema import (
+    DeliveryRow,
+    DigestRow,
+    Feed,
+    FollowupRow,
+    MatchRow,
+    Sighting,
+    StoryRow,
+)
+from monitor.db.sql import insert, supports_skip_locked
+
+__all__ = [
+    "DeliveryRow",
+    "DigestRow",
+    "Feed",
+    "FeedState",
+    "FollowupRow",
+    "IngestOptions",
+    "IngestResult",
+    "MatchRow",
+    "Matcher",
+    "Router",
+    "Sighting",
+    "StoryRow",
+    "SyncReport",
+    "band_lookup",
+    "cluster_outlets",
+    "current_revision",
+    "feed_health",
+    "feed_json",
+    "feed_table",
+    "head_revision",
+    "health_flag",
+    "ingest",
+    "insert",
+    "make_engine",
+    "mark_ops_alerted",
+    "ops_alerted",
+    "supports_skip_locked",
+    "sync_feeds",
+    "upgrade",
+]

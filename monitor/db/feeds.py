@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, or_, select, text, update
 
-from monitor.config.feeds import FeedConfig
+from monitor.config import FeedConfig
 from monitor.db.schema import Feed, Sighting, StoryRow
 from monitor.db.sql import supports_skip_locked
 

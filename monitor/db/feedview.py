@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.config.feeds import OpsConfig
+from monitor.config import OpsConfig, mask_url
 from monitor.db.feeds import FeedHealth
-from monitor.config.secrets import mask_url
 
 
 def health_flag(row: FeedHealth, now: datetime, ops: OpsConfig) -> str | None:

@@ -25,9 +25,17 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select
 
-from monitor.db.schema import Cluster, DeliveryRow, FollowupRow, MatchRow, Sighting, StoryBand, StoryRow
+from monitor.db.schema import (
+    Cluster,
+    DeliveryRow,
+    FollowupRow,
+    MatchRow,
+    Sighting,
+    StoryBand,
+    StoryRow,
+)
 from monitor.db.sql import bounded_key, insert
-from monitor.dedup.fingerprint import MIN_SHINGLES, Fingerprint, Fingerprinter
+from monitor.dedup import MIN_SHINGLES, Fingerprint, Fingerprinter
 from monitor.model import RuleMatch, Story
 
 stories_t = StoryRow.__table__

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+
+from alembic import command
 
 # Serializes concurrent first starts on PostgreSQL (any constant shared by every worker).
 MIGRATION_LOCK_KEY = 0x6D6F6E69746F7201

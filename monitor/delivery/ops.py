@@ -13,12 +13,10 @@ import logging
 from sqlalchemy import Engine
 
 from monitor.clock import Clock
-from monitor.config.feeds import OpsConfig
-from monitor.db.feeds import feed_health, mark_ops_alerted, ops_alerted
+from monitor.config import OpsConfig
+from monitor.db import feed_health, health_flag, mark_ops_alerted, ops_alerted
 from monitor.errors import DeliveryError
-from monitor.db.feedview import health_flag
-from monitor.notify.base import Notifier
-from monitor.notify.message import escape_mrkdwn
+from monitor.notify import Notifier, escape_mrkdwn
 
 log = logging.getLogger("monitor.ops")
 

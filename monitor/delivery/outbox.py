@@ -34,14 +34,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, func, or_, select, update
 
 from monitor.clock import Clock
-from monitor.db.clusters import cluster_outlets
-from monitor.db.schema import DeliveryRow, Feed, FollowupRow, MatchRow, Sighting, StoryRow
-from monitor.db.sql import supports_skip_locked
+from monitor.db import (
+    DeliveryRow,
+    Feed,
+    FollowupRow,
+    MatchRow,
+    Sighting,
+    StoryRow,
+    cluster_outlets,
+    supports_skip_locked,
+)
 from monitor.errors import DeliveryError
-from monitor.reader.schedule import retry_delay
 from monitor.model import Alert, Rule
-from monitor.notify.base import Notifier, SentRef
-from monitor.notify.message import escape_mrkdwn, link_url, trim
+from monitor.notify import Notifier, SentRef, escape_mrkdwn, link_url, trim
+from monitor.reader import retry_delay
 
 log = logging.getLogger("monitor.delivery")
 

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 
-from monitor.config.digest import DigestConfig
+from monitor.config import DigestConfig
 from monitor.digest.model import Digest
 from monitor.digest.render import render_html, render_text
 

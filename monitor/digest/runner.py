@@ -25,16 +25,14 @@ from email.message import EmailMessage
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from monitor.clock import Clock
-from monitor.db.clusters import cluster_outlets
-from monitor.db.schema import DigestRow, MatchRow, StoryRow
-from monitor.db.sql import insert
-from monitor.config.digest import Audience, DigestConfig
+from monitor.config import Audience, DigestConfig
+from monitor.db import DigestRow, MatchRow, StoryRow, cluster_outlets, insert
 from monitor.digest.message import build_message
 from monitor.digest.model import Digest, DigestEntry, DigestSection, build_digest
 from monitor.digest.smtp import SmtpSender
 from monitor.errors import DeliveryError
-from monitor.reader.schedule import retry_delay
 from monitor.model import Rule
+from monitor.reader import retry_delay
 
 log = logging.getLogger("monitor.digest")
 

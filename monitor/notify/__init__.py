@@ -8,7 +8,13 @@ follows the ``Notifier`` protocol and raises ``DeliveryError`` with
 from monitor.notify.base import Notifier, SentRef
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.factory import build_notifier
-from monitor.notify.message import build_blocks, escape_mrkdwn, fallback_text
+from monitor.notify.message import (
+    build_blocks,
+    escape_mrkdwn,
+    fallback_text,
+    link_url,
+    trim,
+)
 from monitor.notify.slack import SlackBotNotifier
 from monitor.notify.webhook import WebhookNotifier
 
@@ -22,4 +28,6 @@ __all__ = [
     "build_notifier",
     "escape_mrkdwn",
     "fallback_text",
+    "link_url",
+    "trim",
 ]

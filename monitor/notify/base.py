@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.error import URLError
 
+from monitor.config import SecretMaskingFilter
 from monitor.model import Alert
-from monitor.config.secrets import SecretMaskingFilter
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,13 @@ import unicodedata
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
 from monitor.model import Alert
 

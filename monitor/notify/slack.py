@@ -30,13 +30,22 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, FixedValueRetryIntervalCalculator
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    FixedValueRetryIntervalCalculator,
+)
 
+from monitor.config import mask
 from monitor.errors import DeliveryError
 from monitor.model import Alert
-from monitor.notify.base import NETWORK_ERRORS, SentRef, header, parse_retry_after, sdk_logger
+from monitor.notify.base import (
+    NETWORK_ERRORS,
+    SentRef,
+    header,
+    parse_retry_after,
+    sdk_logger,
+)
 from monitor.notify.message import build_blocks, fallback_text, text_message
-from monitor.config.secrets import mask
 
 METADATA_EVENT = "media_monitor_alert"  # message metadata that lets a crashed send be found again
 

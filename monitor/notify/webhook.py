@@ -19,14 +19,23 @@ import socket
 from collections.abc import Callable
 from urllib.error import URLError
 
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, FixedValueRetryIntervalCalculator
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    FixedValueRetryIntervalCalculator,
+)
 from slack_sdk.webhook import WebhookClient, WebhookResponse
 
+from monitor.config import mask, mask_url
 from monitor.errors import DeliveryError
 from monitor.model import Alert
-from monitor.notify.base import NETWORK_ERRORS, SentRef, header, parse_retry_after, sdk_logger
+from monitor.notify.base import (
+    NETWORK_ERRORS,
+    SentRef,
+    header,
+    parse_retry_after,
+    sdk_logger,
+)
 from monitor.notify.message import build_blocks, fallback_text, text_message
-from monitor.config.secrets import mask, mask_url
 
 WEBHOOK_VARIABLE = "MONITOR_SLACK_WEBHOOK_URL"
 

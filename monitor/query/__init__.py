@@ -13,7 +13,13 @@ The query language is described in ``monitor.query.parser`` and, for rule
 authors, in ``rules/README.md``.
 """
 
-from monitor.query.engine import CompiledRule, RuleSet, build_ruleset, compile_rules, match
+from monitor.query.engine import (
+    CompiledRule,
+    RuleSet,
+    build_ruleset,
+    compile_rules,
+    match,
+)
 from monitor.query.errors import QuerySyntaxError
 from monitor.query.loader import load_rule, load_rules
 from monitor.query.parser import parse_query

@@ -16,10 +16,22 @@ from dataclasses import dataclass
 from monitor.errors import ConfigError, Problem
 from monitor.model import Rule, RuleMatch, Story
 from monitor.query.errors import QuerySyntaxError
-from monitor.query.evaluate import Doc, Predicate, compile_query, fields_of, matched_terms
+from monitor.query.evaluate import (
+    Doc,
+    Predicate,
+    compile_query,
+    fields_of,
+    matched_terms,
+)
 from monitor.query.lexer import FIELDS
 from monitor.query.parser import Node, parse_query
-from monitor.query.presearch import Anchor, PresearchIndex, anchors, rule_set_shares, word_filters
+from monitor.query.presearch import (
+    Anchor,
+    PresearchIndex,
+    anchors,
+    rule_set_shares,
+    word_filters,
+)
 
 __all__ = ["CompiledRule", "RuleSet", "build_ruleset", "compile_rules", "match", "story_texts"]
 

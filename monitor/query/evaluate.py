@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from monitor.query.parser import And, Near, Node, Not, Scope, Term, Word
-from monitor.text.tokens import exact_words, folded_words, plain_ascii, word_spans, word_start
+from monitor.text import exact_words, folded_words, plain_ascii, word_spans, word_start
 
 __all__ = ["Doc", "FieldText", "Predicate", "compile_query", "fields_of", "matched_terms"]
 

@@ -28,12 +28,12 @@ from bisect import bisect_right
 from pathlib import Path
 from typing import Any
 
+from monitor.config import load_toml
 from monitor.errors import Problem
 from monitor.model import Rule
 from monitor.query.errors import QuerySyntaxError, caret_detail
 from monitor.query.lexer import FIELDS
 from monitor.query.parser import parse_query
-from monitor.config.tomlcheck import load_toml
 
 __all__ = ["load_rule", "load_rules", "locate_query"]
 

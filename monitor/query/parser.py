@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from monitor.query.errors import QuerySyntaxError
 from monitor.query.lexer import Token, lex
-from monitor.text.tokens import WORD, exact_words, fold
+from monitor.text import WORD, exact_words, fold
 
 __all__ = [
     "And", "Near", "Node", "Not", "Or", "Scope", "Term", "Word", "parse_query",

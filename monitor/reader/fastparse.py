@@ -57,7 +57,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from monitor.model import ParsedFeed, RawEntry
-from monitor.text.html import html_to_text
+from monitor.text import html_to_text
 
 __all__ = ["parse_fast", "SAFE_TAGS", "DateParser"]
 

@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed, RawEntry
-from monitor.text.html import clean_text
+from monitor.text import clean_text
 
 __all__ = ["parse_json_feed"]
 

@@ -29,8 +29,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urljoin
 
 from monitor.model import ParsedFeed, RawEntry, Story
-from monitor.text.html import html_to_text, truncate
 from monitor.reader.urls import canonical_url, is_http_url
+from monitor.text import html_to_text, truncate
 
 __all__ = ["normalize", "TITLE_MAX", "SUMMARY_MAX", "CONTENT_MAX", "FUTURE_SLACK", "UNTITLED"]
 

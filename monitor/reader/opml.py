@@ -13,9 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from monitor.config.feeds import FeedConfig
+from monitor.config import FeedConfig, load_toml
 from monitor.errors import ConfigError, Problem
-from monitor.config.tomlcheck import load_toml
 
 
 @dataclass(frozen=True)

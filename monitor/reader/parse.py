@@ -34,10 +34,10 @@ from typing import Any
 import feedparser
 from feedparser.datetimes import _parse_date as _feedparser_date
 
-from monitor.reader import fastparse, jsonfeed
 from monitor.errors import ParseError
 from monitor.model import ParsedFeed, RawEntry
-from monitor.text.html import html_to_text
+from monitor.reader import fastparse, jsonfeed
+from monitor.text import html_to_text
 
 __all__ = ["parse_feed", "looks_like_json_feed", "feed_date"]
 

@@ -18,25 +18,17 @@ from typing import TextIO
 from sqlalchemy import Engine
 
 from monitor.clock import Clock, SystemClock
-from monitor.config.feeds import Config, load_config
-from monitor.db.engine import make_engine
-from monitor.db.feeds import SyncReport, sync_feeds
-from monitor.db.ingest import IngestOptions
-from monitor.db.migrate import upgrade
-from monitor.delivery.outbox import Deliverer, DeliveryOptions
-from monitor.config.digest import DigestConfig
-from monitor.digest.smtp import SmtpSender, SmtpSettings
-from monitor.digest.runner import DigestRunner
+from monitor.config import Config, DigestConfig, Settings, load_config
+from monitor.db import IngestOptions, SyncReport, make_engine, sync_feeds, upgrade
+from monitor.dedup import Fingerprinter
+from monitor.delivery import Deliverer, DeliveryOptions
+from monitor.digest import DigestRunner, SmtpSender, SmtpSettings
 from monitor.errors import ConfigError
-from monitor.reader.fetch import Fetcher, FetchLimits
-from monitor.dedup.fingerprint import Fingerprinter
 from monitor.model import Rule, RuleMatch, Story
-from monitor.reader.netguard import AddressGuard
-from monitor.notify.base import Notifier
-from monitor.notify.factory import build_notifier
+from monitor.notify import Notifier, build_notifier
 from monitor.pipeline import Poller
 from monitor.query import RuleSet, compile_rules, load_rules
-from monitor.config.settings import Settings
+from monitor.reader import AddressGuard, Fetcher, FetchLimits
 
 
 def worker_id(settings: Settings) -> str:

@@ -29,8 +29,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 
-from monitor.service.app import App
 from monitor.errors import ConfigError, MonitorError, Problem
+from monitor.service.app import App
 
 log = logging.getLogger("monitor.service")
 
@@ -123,8 +123,7 @@ class Service:
         if report.added or report.updated or report.disabled:
             log.info("feeds synced: %d added, %d updated, %d disabled", len(report.added), len(report.updated), len(report.disabled))
         # ---- operator's view: /healthz and /metrics (MONITOR_HTTP_ADDRESS; "off" disables) ----
-        from monitor.web.server import OpsServer, service_health
-        from monitor.web.metrics import Metrics
+        from monitor.web import Metrics, OpsServer, service_health
 
         self.metrics = Metrics(app.engine)
         self.ops: OpsServer | None = None
@@ -185,7 +184,7 @@ class Service:
                 max_instances=1, coalesce=True, next_run_time=now + timedelta(seconds=1),
             )
         if app.config.ops.channel:
-            from monitor.delivery.ops import report_feed_health
+            from monitor.delivery import report_feed_health
 
             async def ops() -> None:
                 await asyncio.to_thread(report_feed_health, app.engine, app.notifier, app.config.ops, app.clock)

@@ -1,1 +1,26 @@
-"""TODO"""
+"""Text in every script: HTML to plain text, and the one tokenizer (what a word is)."""
+
+
+from monitor.text.html import clean_text, html_to_text, truncate
+from monitor.text.tokens import (
+    WORD,
+    exact_words,
+    fold,
+    folded_words,
+    plain_ascii,
+    word_spans,
+    word_start,
+)
+
+__all__ = [
+    "WORD",
+    "clean_text",
+    "exact_words",
+    "fold",
+    "folded_words",
+    "html_to_text",
+    "plain_ascii",
+    "truncate",
+    "word_spans",
+    "word_start",
+]

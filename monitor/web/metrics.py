@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -32,10 +32,10 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 
-from monitor.db.schema import DeliveryRow, DigestRow, Feed, StoryRow
+from monitor.db import DeliveryRow, DigestRow, Feed, StoryRow
 
 if TYPE_CHECKING:
-    from monitor.delivery.outbox import DeliverySummary
+    from monitor.delivery import DeliverySummary
     from monitor.pipeline import FeedOutcome
 
 log = logging.getLogger("monitor.metrics")
