@@ -21,11 +21,26 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from monitor.clock import Clock
-from monitor.db import FeedState, IngestOptions, IngestResult, Matcher, Router, ingest
+from monitor.db import (
+    ArticlePlan,
+    ArticleText,
+    FeedState,
+    IngestOptions,
+    IngestResult,
+    Matcher,
+    PendingArticle,
+    Router,
+    finish_article,
+    ingest,
+    match_waiting,
+    recover_articles,
+)
 from monitor.db import feeds as feeds_db
 from monitor.dedup import Fingerprinter
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.reader import (
+    ArticleOutcome,
+    ArticleReader,
     Fetcher,
     FetchResult,
     Validators,
@@ -49,6 +64,19 @@ class FeedOutcome:
     matches: int = 0
     fetch_seconds: float | None = None  # network time of the fetch, when there was a response
     matched_rules: list[str] = field(default_factory=list)  # one entry per new match
+    articles: dict[str, int] = field(default_factory=dict)  # article outcomes: ok | failed | skipped → count
+    article_failures: list[str] = field(default_factory=list)  # each failed article's reason
+    article_seconds: list[float] = field(default_factory=list)  # network time of each article fetch
+
+
+@dataclass(frozen=True)
+class ArticleOptions:
+    """The article step of full_text feeds: how long matching waits, and how much one poll may fetch."""
+
+    wait: float = 15.0  # seconds a story's matching waits for its text
+    per_poll: int = 20  # article pages one poll of one feed may fetch
+    per_host: int = 2  # article fetches at once to one host
+    pause: float = 0.5  # seconds between article fetch starts to one host
 
 
 @dataclass
@@ -85,6 +113,14 @@ class Poller:
 
     ``matcher`` is the compiled rule set's match function; ``router`` maps a
     rule id to its alert destinations. Time comes from ``clock``.
+
+    Feeds with ``full_text`` (after their silent backlog) get the article
+    step: each new story's page is read through ``fetcher`` (``articles``
+    bounds it); a story's matching waits for its text up to
+    ``articles.wait`` seconds, then goes on with title and summary, and text
+    that comes later is still stored and matched (a rule alerts once per
+    cluster either way). Each pass first closes the claims of a worker that
+    died mid-fetch (``recover_articles``).
     """
 
     def __init__(
@@ -104,6 +140,7 @@ class Poller:
         threads: int = 4,
         rng: random.Random | None = None,
         on_feed_done: Callable[[FeedOutcome], None] | None = None,
+        articles: ArticleOptions | None = None,
     ) -> None:
         self.engine = engine
         self.fetcher = fetcher
@@ -119,6 +156,14 @@ class Poller:
         self.rng = rng or random.Random()
         self.on_feed_done = on_feed_done
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ingest")
+        self.articles = articles or ArticleOptions()
+        self.reader = ArticleReader(
+            fetcher, per_host=self.articles.per_host, pause=self.articles.pause, executor=self._pool
+        )
+        deadline = fetcher.limits.deadline
+        # a claim outlives the worst case: every page of one poll queued at one host, each taking the deadline
+        queued = -(-self.articles.per_poll // self.articles.per_host) * (deadline + self.articles.pause)
+        self.plan = ArticlePlan(limit=self.articles.per_poll, lease=self.articles.wait + queued + 60.0)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -128,6 +173,7 @@ class Poller:
         summary = PollSummary()
         started = self.clock.now()
         done: set[int] = set()
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._recover)
         while True:
             batch = await asyncio.get_running_loop().run_in_executor(
                 self._pool, self._lease, started, due_only, names, done
@@ -163,8 +209,11 @@ class Poller:
             log.exception("fetch crashed", extra={"feed": feed.name})
             outcome = await self._run(self._record_error, feed, f"fetch: unexpected {type(exc).__name__}", None, None)
         else:
-            outcome = await self._run(self._process, feed, result)
+            pending: list[PendingArticle] = []
+            outcome = await self._run(self._process, feed, result, pending)
             outcome.fetch_seconds = result.elapsed
+            if pending:
+                await self._read_articles(feed, pending, outcome)
         if self.on_feed_done:
             self.on_feed_done(outcome)
         return outcome
@@ -172,7 +221,7 @@ class Poller:
     async def _run(self, fn: Callable[..., FeedOutcome], *args: object) -> FeedOutcome:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    def _process(self, feed: FeedState, result: FetchResult) -> FeedOutcome:
+    def _process(self, feed: FeedState, result: FetchResult, pending: list[PendingArticle] | None = None) -> FeedOutcome:
         now = self.clock.now()
         if result.not_modified:
             return self._record_unchanged(feed, result, now, "not_modified")
@@ -196,6 +245,7 @@ class Poller:
                 stored: IngestResult = ingest(
                     conn, feed_id=feed.id, stories=stories, now=now, fingerprinter=self.fingerprinter,
                     matcher=matcher, router=self.router, options=self.options,
+                    articles=self.plan if feed.full_text else None,
                 )
                 feeds_db.record_success(
                     conn, feed.id, now=now,
@@ -210,13 +260,85 @@ class Poller:
                 feeds_db.note_new_stories(conn, feed.id, now=now, count=stored.new_stories, previous=feed.last_new_at)
         except MonitorError as exc:
             return self._record_error(feed, str(exc), result.status, None)
+        if pending is not None:
+            pending.extend(stored.pending)
+        articles = {"skipped": stored.skipped} if stored.skipped else {}
         log.info(
             "polled",
             extra={"feed": feed.name, "new_stories": stored.new_stories, "matches": stored.matches, "entries": stored.seen},
         )
         return FeedOutcome(
-            feed.name, "ok", new_stories=stored.new_stories, matches=stored.matches, matched_rules=stored.matched_rules
+            feed.name, "ok", new_stories=stored.new_stories, matches=stored.matches, matched_rules=stored.matched_rules,
+            articles=articles,
         )
+
+    # ---- the article step ----
+
+    async def _read_articles(self, feed: FeedState, pending: list[PendingArticle], outcome: FeedOutcome) -> None:
+        """Read each pending story's page; match each as its text comes, or on what it has at the bound."""
+        loop = asyncio.get_running_loop()
+        tasks = {asyncio.ensure_future(self.reader.read(p.story.url)): p for p in pending}
+        bound = loop.time() + self.articles.wait
+        waiting = set(tasks)
+        late = False
+        while waiting:
+            timeout = None if late else max(0.0, bound - loop.time())
+            finished, waiting = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            results = [(tasks[t], t.result()) for t in finished]
+            overdue = [tasks[t] for t in waiting] if not late and loop.time() >= bound else []
+            if overdue:
+                late = True  # matched now on title and summary; their text is stored when it comes
+            await self._run(self._record_articles, feed, results, overdue, outcome)
+
+    def _record_articles(
+        self, feed: FeedState, results: list[tuple[PendingArticle, ArticleOutcome]],
+        overdue: list[PendingArticle], outcome: FeedOutcome,
+    ) -> FeedOutcome:
+        now = self.clock.now()
+        counts = IngestResult()
+        try:
+            with self.engine.begin() as conn:
+                for p, got in results:
+                    found = ArticleText(status=got.status, reason=got.reason)
+                    if got.article is not None:
+                        a = got.article
+                        found = ArticleText(
+                            status="ok", text=a.text, title=a.title, byline=a.byline, language=a.language,
+                            published=a.published,
+                        )
+                    finish_article(conn, p, found, now=now, matcher=self.matcher, router=self.router,
+                                   options=self.options, result=counts)
+                for p in overdue:
+                    match_waiting(conn, p, now=now, matcher=self.matcher, router=self.router,
+                                  options=self.options, result=counts)
+        except MonitorError as exc:  # the claims stay; recovery matches these stories on what they have
+            log.warning("article step: %s", exc, extra={"feed": feed.name})
+            return outcome
+        except Exception:  # noqa: BLE001 - a database hiccup must not stop the pass
+            log.exception("article step crashed", extra={"feed": feed.name})
+            return outcome
+        for p, got in results:
+            outcome.articles[got.status] = outcome.articles.get(got.status, 0) + 1
+            if got.status != "ok":
+                outcome.article_failures.append(got.reason or "")
+                log.info("article failed: %s", got.reason, extra={"feed": feed.name, "story_id": p.story_id})
+            if got.fetch_seconds:
+                outcome.article_seconds.append(got.fetch_seconds)
+        outcome.matches += counts.matches
+        outcome.matched_rules.extend(counts.matched_rules)
+        return outcome
+
+    def _recover(self) -> None:
+        """Close article claims of a worker that died mid-fetch (never fetched again; matched if waiting)."""
+        try:
+            with self.engine.begin() as conn:
+                got = recover_articles(conn, now=self.clock.now(), matcher=self.matcher, router=self.router,
+                                       options=self.options)
+        except Exception:  # noqa: BLE001
+            log.exception("article recovery failed")
+            return
+        if got.seen:
+            log.warning("article step: %d interrupted fetches closed, %d matches", got.seen, got.matches)
 
     def _record_unchanged(self, feed: FeedState, result: FetchResult, now: datetime, status: str) -> FeedOutcome:
         with self.engine.begin() as conn:

@@ -11,7 +11,12 @@ Layout::
     [dedup]               # window = "72h", threshold
     [ops]                 # channel for feed-health messages, stale_after
     [digest]              # see monitor.config.digest
-    [[feeds]]             # name, url, interval, tags, enabled
+    [[feeds]]             # name, url, interval, tags, enabled, full_text
+
+``full_text`` (per feed, or in ``[defaults]`` for every feed) fetches each new
+story's page and keeps its main text as the story's content; ``article_wait``,
+``articles_per_poll``, ``article_per_host`` and ``article_pause`` in
+``[defaults]`` bound that work.
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ class Defaults:
     block_loopback: bool = False
     block_link_local: bool = True
     lease: float | None = None  # how long a worker holds a feed; default 2 × deadline + 60 s
+    full_text: bool = False  # fetch each new story's page for its main text (a feed may override)
+    article_wait: float = 15.0  # how long a story's matching waits for its article text
+    articles_per_poll: int = 20  # article pages one poll of one feed may fetch
+    article_per_host: int = 2  # article fetches at once to one host
+    article_pause: float = 0.5  # seconds between article fetches to one host
 
     @property
     def feed_lease(self) -> float:
@@ -87,6 +97,7 @@ class FeedConfig:
     interval: float
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    full_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ class Config:
 
 
 _TOP_KEYS = {"defaults", "alerts", "dedup", "ops", "digest", "feeds"}
-_FEED_KEYS = {"name", "url", "interval", "tags", "enabled"}
+_FEED_KEYS = {"name", "url", "interval", "tags", "enabled", "full_text"}
 
 
 def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
@@ -161,7 +172,7 @@ def _read_defaults(table: dict[str, Any], file: str, loc: TomlLocator, problems:
         {
             "interval", "timeout", "deadline", "user_agent", "max_body_size", "max_redirects",
             "concurrency", "per_host", "max_backoff", "block_private", "block_loopback", "block_link_local",
-            "lease",
+            "lease", "full_text", "article_wait", "articles_per_poll", "article_per_host", "article_pause",
         }
     )
     interval = c.duration("interval", d.interval)
@@ -173,7 +184,16 @@ def _read_defaults(table: dict[str, Any], file: str, loc: TomlLocator, problems:
     if lease is not None and lease <= deadline:
         c.error("lease", f"must be longer than the deadline ({deadline:g}s); got {lease:g}s")
         lease = None
+    article_wait = c.duration("article_wait", d.article_wait)
+    if not 0 <= article_wait <= 600:
+        c.error("article_wait", f"must be between 0 and 600 seconds; got {article_wait:g}")
+        article_wait = d.article_wait
     return Defaults(
+        full_text=c.get("full_text", bool, d.full_text),
+        article_wait=article_wait,
+        articles_per_poll=c.positive_int("articles_per_poll", d.articles_per_poll),
+        article_per_host=c.positive_int("article_per_host", d.article_per_host),
+        article_pause=c.duration("article_pause", d.article_pause),
         interval=interval,
         lease=lease,
         timeout=c.duration("timeout", d.timeout),
@@ -262,6 +282,9 @@ def _read_feeds(
             c.error("interval", f"must be at least 1 second; got {interval:g}")
         tags = c.string_list("tags")
         enabled = c.get("enabled", bool, True)
+        full_text = c.get("full_text", bool, defaults.full_text)
         if name and url:
-            feeds.append(FeedConfig(name=name, url=url, interval=interval, tags=tags, enabled=enabled))
+            feeds.append(
+                FeedConfig(name=name, url=url, interval=interval, tags=tags, enabled=enabled, full_text=full_text)
+            )
     return feeds

@@ -1,6 +1,7 @@
 """Storage: the schema, the engine, migrations, and one module of queries per concern."""
 
 
+from monitor.db.articles import ArticleText, finish_article, match_waiting, recover_articles
 from monitor.db.clusters import cluster_outlets
 from monitor.db.engine import make_engine
 from monitor.db.feeds import (
@@ -13,9 +14,11 @@ from monitor.db.feeds import (
 )
 from monitor.db.feedview import feed_json, feed_table, health_flag
 from monitor.db.ingest import (
+    ArticlePlan,
     IngestOptions,
     IngestResult,
     Matcher,
+    PendingArticle,
     Router,
     band_lookup,
     ingest,
@@ -33,6 +36,12 @@ from monitor.db.schema import (
 from monitor.db.sql import insert, supports_skip_locked
 
 __all__ = [
+    "ArticlePlan",
+    "ArticleText",
+    "PendingArticle",
+    "finish_article",
+    "match_waiting",
+    "recover_articles",
     "DeliveryRow",
     "DigestRow",
     "Feed",

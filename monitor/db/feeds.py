@@ -38,6 +38,7 @@ class FeedState:
     body_hash: str | None
     failing_since: datetime | None
     last_new_at: datetime | None
+    full_text: bool = False  # fetch each new story's page for its text
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def sync_feeds(conn: Connection, configured: Sequence[FeedConfig], now: datetime
             conn.execute(
                 feeds.insert().values(
                     name=fc.name, url=fc.url, config_url=fc.url, enabled=fc.enabled, interval=fc.interval, tags=list(fc.tags),
-                    next_poll_at=now, error_count=0, backlog_done=False, created_at=now,
+                    full_text=fc.full_text, next_poll_at=now, error_count=0, backlog_done=False, created_at=now,
                 )
             )
             added.append(fc.name)
@@ -89,6 +90,8 @@ def sync_feeds(conn: Connection, configured: Sequence[FeedConfig], now: datetime
             changes["interval"] = fc.interval
         if list(row.tags or []) != list(fc.tags):
             changes["tags"] = list(fc.tags)
+        if bool(row.full_text) != fc.full_text:
+            changes["full_text"] = fc.full_text
         if changes:
             conn.execute(update(feeds).where(feeds.c.id == row.id).values(**changes))
             updated.append(fc.name)
@@ -104,7 +107,7 @@ def _state(row: object) -> FeedState:
         id=row.id, name=row.name, url=row.url, interval=row.interval, tags=tuple(row.tags or ()),
         etag=row.etag, last_modified=row.last_modified, error_count=row.error_count,
         backlog_done=row.backlog_done, body_hash=row.body_hash, failing_since=row.failing_since,
-        last_new_at=row.last_new_at,
+        last_new_at=row.last_new_at, full_text=bool(row.full_text),
     )
 
 

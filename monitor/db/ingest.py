@@ -61,6 +61,23 @@ class IngestOptions:
     followups: str = "thread"  # thread | update | silent
 
 
+@dataclass(frozen=True)
+class ArticlePlan:
+    """A full_text feed's article step: read at most ``limit`` new pages, claimed for ``lease`` seconds."""
+
+    limit: int = 20
+    lease: float = 300.0
+
+
+@dataclass(frozen=True)
+class PendingArticle:
+    """A stored story whose page is to be read: its ids and the story as normalized."""
+
+    story_id: int
+    cluster_id: int
+    story: Story
+
+
 @dataclass
 class IngestResult:
     seen: int = 0  # entries in the feed body
@@ -72,6 +89,8 @@ class IngestResult:
     folded: int = 0
     followups: int = 0
     matched_rules: list[str] = field(default_factory=list)
+    pending: list[PendingArticle] = field(default_factory=list)  # new stories whose matching waits for the page
+    skipped: int = 0  # new stories of a full_text feed whose page is not read (no link, cap reached)
 
 
 def known_entry_keys(conn: Connection, feed_id: int, keys: Sequence[str]) -> set[str]:
@@ -97,8 +116,14 @@ def ingest(
     matcher: Matcher | None,
     router: Router,
     options: IngestOptions,
+    articles: ArticlePlan | None = None,
 ) -> IngestResult:
     """Store ``stories`` from one feed; ``matcher`` None means a silent backlog (no matching).
+
+    With ``articles`` (a full_text feed) and a matcher, up to ``articles.limit``
+    new stories with an http(s) link are claimed for the article step
+    (``result.pending``): their matching is left to it. The others are marked
+    skipped with a reason and matched now. A backlog claims no article.
 
     The statements are batched per feed (a handful for the whole body, not a
     handful per story); only matches, which are rare, cost statements each.
@@ -160,6 +185,9 @@ def ingest(
         conn.execute(bands_t.insert(), bands)
     result.new_stories = len(order)
     result.clustered = len(joined)
+    waiting: set[int] = set()
+    if articles is not None and matcher is not None and order:
+        waiting = _claim(conn, order, new_ids, clusters, firsts, now, articles, result)
 
     # 3. Sightings: every fresh entry, of a new story or of one already stored.
     story_of = {u: new_ids[u] if u in new_ids else existing[u][0] for u in firsts if u in new_ids or u in existing}
@@ -182,7 +210,8 @@ def ingest(
         if sighting_id is None:
             continue  # another worker stored this entry meanwhile
         if u in new_ids and firsts[u][0] == key:
-            _match(conn, story, new_ids[u], clusters[u], now, matcher, router, options, result)
+            if new_ids[u] not in waiting:  # else the article step matches it
+                match_story(conn, story, new_ids[u], clusters[u], now, matcher, router, options, result)
             if u in joined:
                 _followups(conn, clusters[u], sighting_id, feed_id, now, options, result)
         else:
@@ -190,6 +219,41 @@ def ingest(
             if cluster_id is not None:
                 _followups(conn, cluster_id, sighting_id, feed_id, now, options, result)
     return result
+
+
+def _claim(
+    conn: Connection,
+    order: Sequence[str],
+    new_ids: dict[str, int],
+    clusters: dict[str, int],
+    firsts: dict[str, tuple[str, Story]],
+    now: datetime,
+    plan: ArticlePlan,
+    result: IngestResult,
+) -> set[int]:
+    """Claim the new stories whose pages will be read; mark the rest skipped. Returns the claimed ids."""
+    claimed: list[int] = []
+    skipped: dict[str, list[int]] = {}
+    for u in order:
+        story = firsts[u][1]
+        sid = new_ids[u]
+        if not story.url.lower().startswith(("http://", "https://")):
+            skipped.setdefault("article: the story has no http(s) link", []).append(sid)
+        elif len(claimed) >= plan.limit:
+            skipped.setdefault(f"article: this poll's cap of {plan.limit} article pages was reached", []).append(sid)
+        else:
+            claimed.append(sid)
+            result.pending.append(PendingArticle(sid, clusters[u], story))
+    if claimed:
+        conn.execute(
+            stories_t.update().where(stories_t.c.id.in_(claimed)).values(
+                article_status="fetching", article_lease_until=now + timedelta(seconds=plan.lease), match_pending=True
+            )
+        )
+    for reason, ids in skipped.items():
+        conn.execute(stories_t.update().where(stories_t.c.id.in_(ids)).values(article_status="skipped", article_reason=reason))
+        result.skipped += len(ids)
+    return set(claimed)
 
 
 MAX_CANDIDATES = 64  # stored stories confirmed per new story, those sharing the most bands first
@@ -263,7 +327,7 @@ def _assign_clusters(
     return clusters, joined
 
 
-def _match(
+def match_story(
     conn: Connection,
     story: Story,
     story_id: int,

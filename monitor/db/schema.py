@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -94,6 +95,7 @@ class Feed(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    full_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # fetch article pages
 
 
 class Cluster(Base):
@@ -122,6 +124,16 @@ class StoryRow(Base):
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"), index=True)
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     backlog: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The article step (feeds with full_text). ``article_status``: None (no article wanted),
+    # fetching (claimed, ``article_lease_until`` set), ok, failed, skipped; ``article_reason``
+    # says why it failed or was skipped. ``match_pending``: the rules have not yet seen the
+    # story (its matching waits for the text, up to ``article_wait``).
+    content: Mapped[str | None] = mapped_column(Text)
+    article_status: Mapped[str | None] = mapped_column(String(20))
+    article_reason: Mapped[str | None] = mapped_column(Text)
+    article_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    article_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    match_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class StoryBand(Base):

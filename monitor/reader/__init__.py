@@ -1,7 +1,10 @@
 """From a feed URL to ``Story`` objects: fetch (with the address guard), parse (lxml fast path,
-feedparser, JSON Feed), normalize, canonical URLs, the poll schedule, OPML.
+feedparser, JSON Feed), normalize, canonical URLs, the poll schedule, OPML; and a story's
+article page to its main text (``article``, ``articles``).
 """
 
+from monitor.reader.article import Article, ExtractError, decode_html, extract_article
+from monitor.reader.articles import ArticleOutcome, ArticleReader, failure_kind
 from monitor.reader.fetch import Fetcher, FetchLimits, FetchResult, Validators
 from monitor.reader.netguard import AddressGuard
 from monitor.reader.normalize import normalize
@@ -14,6 +17,13 @@ from monitor.reader.schedule import (
 )
 
 __all__ = [
+    "Article",
+    "ArticleOutcome",
+    "ArticleReader",
+    "ExtractError",
+    "decode_html",
+    "extract_article",
+    "failure_kind",
     "AddressGuard",
     "FetchLimits",
     "FetchResult",

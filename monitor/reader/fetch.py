@@ -148,10 +148,20 @@ class Fetcher:
         if self._owns_client:
             await self._client.aclose()
 
-    async def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
+    async def fetch(
+        self,
+        url: str,
+        validators: Validators = Validators(),
+        *,
+        accept: str = ACCEPT,
+        content_types: frozenset[str] | None = None,
+    ) -> FetchResult:
         """GET ``url`` conditionally; return the final response or raise ``FetchError``.
 
-        ``FetchError.status`` is the HTTP status when there was one;
+        ``accept`` is the Accept header sent (feed types by default). With
+        ``content_types``, a 2xx whose media type (Content-Type without its
+        parameters) is given and not among them is refused before its body is
+        read (permanent). ``FetchError.status`` is the HTTP status when there was one;
         ``permanent`` is set for 4xx answers other than 408/429, for invalid
         URLs and for refused destinations; ``retry_after`` carries the
         server's Retry-After in seconds. Messages never include response bodies.
@@ -162,7 +172,7 @@ class Fetcher:
             deadline = asyncio.timeout(self.limits.deadline)
             try:
                 async with deadline:
-                    return await self._follow(target, validators, started)
+                    return await self._follow(target, validators, started, accept, content_types)
             except TimeoutError:
                 if deadline.expired():
                     raise FetchError(
@@ -184,8 +194,15 @@ class Fetcher:
             if slot.users == 0:
                 del self._hosts[host]
 
-    async def _follow(self, start: httpx.URL, validators: Validators, started: float) -> FetchResult:
-        headers = _request_headers(self.limits, validators)
+    async def _follow(
+        self,
+        start: httpx.URL,
+        validators: Validators,
+        started: float,
+        accept: str = ACCEPT,
+        content_types: frozenset[str] | None = None,
+    ) -> FetchResult:
+        headers = _request_headers(self.limits, validators, accept)
         current = start
         seen = {str(start)}
         redirects = 0
@@ -217,7 +234,7 @@ class Fetcher:
                             still_permanent = False
                         current = nxt
                         continue
-                    return await self._finish(response, current, validators, permanent_to, started)
+                    return await self._finish(response, current, validators, permanent_to, started, content_types)
             except httpx.HTTPError as exc:
                 raise _transport_error(exc, current, self.limits) from exc
 
@@ -228,6 +245,7 @@ class Fetcher:
         validators: Validators,
         permanent_to: str | None,
         started: float,
+        content_types: frozenset[str] | None = None,
     ) -> FetchResult:
         status = response.status_code
         headers = _lower_headers(response.headers)
@@ -235,6 +253,9 @@ class Fetcher:
         if status == 304:
             body = b""
         elif 200 <= status < 300:
+            media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if content_types is not None and media and media not in content_types:
+                raise FetchError(f"fetch: content type '{media[:100]}' refused at {_show(url)}", status=status, permanent=True)
             body = await _read_body(response, url, self.limits.max_bytes)
         else:
             raise _status_error(status, response.reason_phrase, url, retry_after)
@@ -297,10 +318,10 @@ def _build_client(limits: FetchLimits, concurrency: int, guard: AddressGuard) ->
     )
 
 
-def _request_headers(limits: FetchLimits, validators: Validators) -> dict[str, str]:
+def _request_headers(limits: FetchLimits, validators: Validators, accept: str = ACCEPT) -> dict[str, str]:
     headers = {
         "User-Agent": limits.user_agent,
-        "Accept": ACCEPT,
+        "Accept": accept,
         "Accept-Encoding": ACCEPT_ENCODING,
     }
     if validators.etag:

@@ -26,7 +26,7 @@ from monitor.digest import DigestRunner, SmtpSender, SmtpSettings
 from monitor.errors import ConfigError
 from monitor.model import Rule, RuleMatch, Story
 from monitor.notify import Notifier, build_notifier
-from monitor.pipeline import Poller
+from monitor.pipeline import ArticleOptions, Poller
 from monitor.query import RuleSet, compile_rules, load_rules
 from monitor.reader import AddressGuard, Fetcher, FetchLimits
 
@@ -106,6 +106,9 @@ class App:
             engine=self.engine, fetcher=fetcher, fingerprinter=self.fingerprinter, matcher=self.match,
             router=self.destinations, options=self.ingest_options(), clock=self.clock, owner=self.owner,
             max_backoff=d.max_backoff, lease_seconds=d.feed_lease, batch_size=max(50, d.concurrency * 4),
+            articles=ArticleOptions(
+                wait=d.article_wait, per_poll=d.articles_per_poll, per_host=d.article_per_host, pause=d.article_pause,
+            ),
         )
 
     def ingest_options(self) -> IngestOptions:

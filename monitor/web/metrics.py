@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 
 from monitor.db import DeliveryRow, DigestRow, Feed, StoryRow
+from monitor.reader import failure_kind
 
 if TYPE_CHECKING:
     from monitor.delivery import DeliverySummary
@@ -43,6 +44,7 @@ log = logging.getLogger("monitor.metrics")
 POLL_OUTCOMES = ("ok", "not_modified", "unchanged", "failed")
 ALERT_RESULTS = ("sent", "retried", "failed")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "folded", "summarized")
+ARTICLE_STATUSES = ("ok", "failed", "skipped", "fetching")
 # seconds; a fetch's whole deadline is 45 s by default
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 45.0)
 
@@ -56,6 +58,7 @@ class DatabaseSnapshot:
     feeds_disabled: int = 0
     feeds_failing: int = 0
     stories: int = 0
+    articles: dict[str, int] = field(default_factory=dict)  # stories by article_status (full_text feeds)
     last_digest: float = 0.0  # Unix time of the newest sent digest; 0 when none
 
 
@@ -76,6 +79,13 @@ def read_snapshot(engine: Engine) -> DatabaseSnapshot:
             )
         ).one()
         stored = conn.execute(select(func.count()).select_from(stories)).scalar_one()
+        articles = dict(
+            conn.execute(
+                select(stories.c.article_status, func.count())
+                .where(stories.c.article_status.is_not(None))
+                .group_by(stories.c.article_status)
+            ).all()
+        )
         last = conn.execute(select(func.max(digests.c.sent_at)).where(digests.c.status == "sent")).scalar_one()
     return DatabaseSnapshot(
         deliveries={str(k): int(v) for k, v in by_status.items()},
@@ -83,6 +93,7 @@ def read_snapshot(engine: Engine) -> DatabaseSnapshot:
         feeds_disabled=int(disabled or 0),
         feeds_failing=int(failing or 0),
         stories=int(stored or 0),
+        articles={str(k): int(v) for k, v in articles.items()},
         last_digest=_timestamp(last),
     )
 
@@ -161,6 +172,12 @@ class DatabaseCollector(Collector):
             "monitor_feeds_failing", "Enabled feeds whose last poll failed.", value=float(snap.feeds_failing)
         )
         yield GaugeMetricFamily("monitor_stories_stored", "Stories in the database.", value=float(snap.stories))
+        articles = GaugeMetricFamily(
+            "monitor_stories_articles", "Stories of full_text feeds by article status.", labels=["status"]
+        )
+        for status, n in sorted(({s: 0 for s in ARTICLE_STATUSES} | snap.articles).items()):
+            articles.add_metric([status], float(n))
+        yield articles
         yield GaugeMetricFamily(
             "monitor_last_digest_timestamp_seconds", "Unix time the newest digest was sent; 0 when none.",
             value=snap.last_digest,
@@ -185,6 +202,17 @@ class Metrics:
         self.alerts = Counter("monitor_alerts", "Alert delivery attempts by result.", ["result"], registry=r)
         self.storm_summaries = Counter("monitor_storm_summaries", "Storm summary messages sent.", registry=r)
         self.followups = Counter("monitor_followups", "Follow-ups (thread replies or updates) sent.", registry=r)
+        self.articles = Counter(
+            "monitor_articles", "Article pages of full_text feeds by outcome (ok, failed, skipped).", ["outcome"], registry=r
+        )
+        self.article_failures = Counter(
+            "monitor_article_failures", "Failed article pages by kind of failure.", ["kind"], registry=r
+        )
+        self.article_seconds = Histogram(
+            "monitor_article_fetch_seconds", "Network time of each article page fetch.", buckets=FETCH_BUCKETS, registry=r
+        )
+        for outcome in ("ok", "failed", "skipped"):
+            self.articles.labels(outcome)
         for outcome in POLL_OUTCOMES:
             self.polls.labels(outcome)
         for result in ALERT_RESULTS:
@@ -203,6 +231,14 @@ class Metrics:
             self.stories.inc(outcome.new_stories)
         for rule in outcome.matched_rules:
             self.matches.labels(rule).inc()
+        for status, n in outcome.articles.items():
+            if n > 0:
+                self.articles.labels(status).inc(n)
+        for reason in outcome.article_failures:
+            self.article_failures.labels(failure_kind(reason)).inc()
+        for seconds in outcome.article_seconds:
+            if seconds >= 0:
+                self.article_seconds.observe(seconds)
 
     def observe_delivery(self, summary: DeliverySummary) -> None:
         """Count one ``Deliverer.run_once`` pass."""
