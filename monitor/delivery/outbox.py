@@ -48,6 +48,7 @@ from monitor.errors import DeliveryError
 from monitor.model import Alert, Rule
 from monitor.notify import Notifier, SentRef, escape_mrkdwn, link_url, trim
 from monitor.reader import retry_delay
+from monitor.text import quote
 
 log = logging.getLogger("monitor.delivery")
 
@@ -213,7 +214,7 @@ class Deliverer:
                     deliveries.c.id, deliveries.c.rule_id, deliveries.c.destination, deliveries.c.channel,
                     deliveries.c.attempts, deliveries.c.story_id, deliveries.c.cluster_id,
                     stories.c.title, stories.c.summary, stories.c.url, stories.c.source, stories.c.published_at,
-                    matches.c.terms,
+                    stories.c.content, matches.c.terms,
                 )
                 .join(stories, stories.c.id == deliveries.c.story_id)
                 .join(matches, matches.c.id == deliveries.c.match_id)
@@ -225,7 +226,8 @@ class Deliverer:
         rule = self.rules.get(row.rule_id)
         alert = Alert(
             delivery_id=row.id, rule_id=row.rule_id, rule_name=rule.name if rule else row.rule_id,
-            severity=rule.severity if rule else "normal", title=row.title, summary=row.summary, url=row.url,
+            severity=rule.severity if rule else "normal", title=row.title,
+            summary=quote(row.summary, row.content, tuple(row.terms or ())), url=row.url,
             source=row.source, published=row.published_at, terms=tuple(row.terms or ()), channel=row.channel,
             also_seen_in=tuple(also),
         )

@@ -33,6 +33,7 @@ from monitor.digest.smtp import SmtpSender
 from monitor.errors import DeliveryError
 from monitor.model import Rule
 from monitor.reader import retry_delay
+from monitor.text import quote
 
 log = logging.getLogger("monitor.digest")
 
@@ -68,7 +69,7 @@ def gather(
     rows = conn.execute(
         select(
             matches.c.rule_id, matches.c.cluster_id, matches.c.terms, stories.c.title, stories.c.url,
-            stories.c.source, stories.c.published_at, stories.c.summary,
+            stories.c.source, stories.c.published_at, stories.c.summary, stories.c.content,
         )
         .join(stories, stories.c.id == matches.c.story_id)
         .where(matches.c.matched_at >= start, matches.c.matched_at < end)
@@ -88,7 +89,7 @@ def gather(
         by_rule.setdefault(r.rule_id, []).append(
             DigestEntry(
                 title=r.title, url=r.url, source=r.source, also_seen_in=also, published=r.published_at,
-                summary=r.summary, terms=tuple(r.terms or ()), severity=severity,
+                summary=quote(r.summary, r.content, tuple(r.terms or ())), terms=tuple(r.terms or ()), severity=severity,
             )
         )
     return [

@@ -25,6 +25,7 @@ import trafilatura
 from trafilatura.settings import use_config
 
 from monitor.errors import MonitorError
+from monitor.text import clean_text
 
 MAX_TREE_SIZE = 200_000  # elements; a bigger page is refused rather than walked
 MIN_TEXT = 40  # characters of main text below which a page is said to hold none
@@ -87,7 +88,8 @@ def extract_article(body: bytes, headers: dict[str, str], url: str) -> Article:
         tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
         include_images=False, include_links=False, config=_CONFIG,
     )
-    main = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    raw = (getattr(doc, "text", None) or "") if doc is not None else ""
+    main = "\n".join(line for line in (clean_text(p) for p in raw.splitlines()) if line)
     if len(main) < MIN_TEXT:
         raise ExtractError("extract: no main text found on the page")
     return Article(

@@ -1,6 +1,7 @@
 """Text in every script: HTML to plain text, and the one tokenizer (what a word is)."""
 
 
+from monitor.text.excerpt import quote
 from monitor.text.html import clean_text, html_to_text, truncate
 from monitor.text.tokens import (
     WORD,
@@ -20,6 +21,7 @@ __all__ = [
     "folded_words",
     "html_to_text",
     "plain_ascii",
+    "quote",
     "truncate",
     "word_spans",
     "word_start",
