@@ -43,6 +43,7 @@ Behaviour = Callable[["_Handler"], None]
 
 _BASE_TIME = 1_475_000_000  # 2016-09-27: Last-Modified dates count up from here
 _MIB = 1 << 20
+FEED_TYPE = "application/rss+xml"
 
 
 @dataclass
@@ -206,23 +207,25 @@ class FeedServer:
         self.redirect(a, b, status)
         self.redirect(b, a, status)
 
-    def drip(self, path: str, interval: float, size: int = 1000, byte: bytes = b" ") -> None:
+    def drip(self, path: str, interval: float, size: int = 1000, byte: bytes = b" ",
+             content_type: str = FEED_TYPE) -> None:
         """Declare ``size`` bytes, then send one byte every ``interval`` seconds."""
-        self.set_handler(path, lambda h: h.send_drip(interval, size, byte))
+        self.set_handler(path, lambda h: h.send_drip(interval, size, byte, content_type))
 
-    def endless(self, path: str, chunk: int = 64 * 1024) -> None:
+    def endless(self, path: str, chunk: int = 64 * 1024, content_type: str = FEED_TYPE) -> None:
         """A chunked body that never ends (until the client leaves or the server stops)."""
-        self.set_handler(path, lambda h: h.send_endless(chunk))
+        self.set_handler(path, lambda h: h.send_endless(chunk, content_type))
 
-    def gzip_bomb(self, path: str, size: int = 4 << 30) -> None:
+    def gzip_bomb(self, path: str, size: int = 4 << 30, content_type: str = FEED_TYPE) -> None:
         """A gzip body (Content-Encoding: gzip) of about size/1000 bytes that
         decompresses to ``size`` zero bytes (default 4 GiB); ``size`` is
         rounded up to whole MiB."""
-        self.set_handler(path, lambda h: h.send_gzip_bomb(size))
+        self.set_handler(path, lambda h: h.send_gzip_bomb(size, content_type))
 
-    def huge(self, path: str, size: int, *, declare_length: bool = True) -> None:
-        """``size`` bytes of feed-like filler, generated while sending."""
-        self.set_handler(path, lambda h: h.send_huge(size, declare_length))
+    def huge(self, path: str, size: int, *, declare_length: bool = True, content_type: str = FEED_TYPE,
+             filler: bytes | None = None) -> None:
+        """``size`` bytes of feed-like filler (or ``filler`` repeated), generated while sending."""
+        self.set_handler(path, lambda h: h.send_huge(size, declare_length, content_type, filler))
 
     def sleep_before_headers(self, path: str, seconds: float, body: bytes = b"<rss/>") -> None:
         """Wait ``seconds`` before answering anything, then send ``body``."""
@@ -377,9 +380,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def send_redirect(self, status: int, to: str) -> None:
         self.send_simple(status, b"moved\n", "text/plain", {"Location": to})
 
-    def send_drip(self, interval: float, size: int, byte: bytes) -> None:
+    def send_drip(self, interval: float, size: int, byte: bytes, content_type: str = FEED_TYPE) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(size))
         self.end_headers()
         self.wfile.flush()
@@ -390,9 +393,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 break
         self.close_connection = True
 
-    def send_endless(self, chunk: int) -> None:
+    def send_endless(self, chunk: int, content_type: str = FEED_TYPE) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         frame = f"{chunk:x}\r\n".encode() + b"<item/>".ljust(chunk, b" ") + b"\r\n"
@@ -400,12 +403,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(frame)
         self.close_connection = True
 
-    def send_gzip_bomb(self, size: int) -> None:
+    def send_gzip_bomb(self, size: int, content_type: str = FEED_TYPE) -> None:
         blocks = max(1, -(-size // _MIB))
         total = _bomb_length(blocks)
         parts = _bomb_parts(blocks)
         self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(total))
         self.end_headers()
@@ -415,15 +418,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(part)
         self.close_connection = True
 
-    def send_huge(self, size: int, declare_length: bool) -> None:
+    def send_huge(self, size: int, declare_length: bool, content_type: str = FEED_TYPE,
+                  filler: bytes | None = None) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Type", content_type)
         if declare_length:
             self.send_header("Content-Length", str(size))
         else:
             self.close_connection = True  # the body ends when the connection does
         self.end_headers()
-        filler = b"<item><title>filler</title></item>\n" * 2000
+        filler = (filler or b"<item><title>filler</title></item>\n") * 2000
         sent = 0
         while sent < size and not self.owner._stopping.is_set():
             piece = filler[: size - sent]
