@@ -43,6 +43,7 @@ _ALIASES = {
     "windows-874": "cp874", "tis-620": "cp874", "x-sjis": "shift_jis", "shift-jis": "shift_jis",
     "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "big5": "big5hkscs", "x-mac-cyrillic": "mac_cyrillic",
 }
+_CONTROLS = {c: None for c in (*range(0, 9), 11, 12, *range(14, 32), 127)}  # not allowed in the tree lxml builds
 _PROLOG = re.compile(r"^\s*<\?xml[^>]*\?>")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
@@ -73,8 +74,10 @@ def extract_article(body: bytes, headers: dict[str, str], url: str) -> Article:
     Raises ``ExtractError`` with a short reason when the page holds no main
     text of at least ``MIN_TEXT`` characters or cannot be parsed.
     """
+    if b"\0" in body[:1024] and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ExtractError("extract: binary content, not an HTML page")
     text, charset = decode_html(body, headers.get("content-type", ""))
-    text = _PROLOG.sub("", text, count=1)  # lxml refuses str input that declares an encoding
+    text = _PROLOG.sub("", text, count=1).translate(_CONTROLS)  # lxml refuses a declared encoding in str input
     if not text.strip():
         raise ExtractError("extract: empty page")
     try:
