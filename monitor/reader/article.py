@@ -19,18 +19,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from functools import cache
+from typing import Any
+
 import lxml.etree
 import lxml.html
-import trafilatura
-from trafilatura.settings import use_config
 
 from monitor.errors import MonitorError
 from monitor.text import clean_text
 
 MAX_TREE_SIZE = 200_000  # elements; a bigger page is refused rather than walked
 MIN_TEXT = 40  # characters of main text below which a page is said to hold none
-_CONFIG = use_config()  # trafilatura's defaults, with a bound on the tree it will walk
-_CONFIG.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_SIZE))
 _META_SCAN = 4096  # bytes of the page searched for a charset declaration
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]{1,40})""", re.IGNORECASE
@@ -87,9 +86,10 @@ def extract_article(body: bytes, headers: dict[str, str], url: str) -> Article:
     if tree is None:
         raise ExtractError("extract: unparsable HTML")
     language = page_language(tree, headers)
-    doc = trafilatura.bare_extraction(
+    bare_extraction, config = _trafilatura()
+    doc = bare_extraction(
         tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
-        include_images=False, include_links=False, config=_CONFIG,
+        include_images=False, include_links=False, config=config,
     )
     raw = (getattr(doc, "text", None) or "") if doc is not None else ""
     main = "\n".join(line for line in (clean_text(p) for p in raw.splitlines()) if line)
@@ -103,6 +103,20 @@ def extract_article(body: bytes, headers: dict[str, str], url: str) -> Article:
         language=language,
         charset=charset,
     )
+
+
+@cache
+def _trafilatura() -> tuple[Any, Any]:
+    """trafilatura's extractor and its settings (its defaults, with a bound on the tree it walks).
+
+    Imported on first use, so a service without full_text feeds never loads it.
+    """
+    import trafilatura
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_SIZE))
+    return trafilatura.bare_extraction, config
 
 
 def decode_html(body: bytes, content_type: str = "") -> tuple[str, str]:
