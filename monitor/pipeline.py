@@ -100,12 +100,20 @@ class PollSummary:
     def matches(self) -> int:
         return sum(o.matches for o in self.outcomes)
 
+    def articles(self, status: str) -> int:
+        """Article pages of full_text feeds with this outcome (ok | failed | skipped) in the pass."""
+        return sum(o.articles.get(status, 0) for o in self.outcomes)
+
     def line(self) -> str:
-        return (
+        text = (
             f"{len(self.outcomes)} feeds: {self.count('ok')} ok, "
             f"{self.count('not_modified') + self.count('unchanged')} not modified, "
             f"{len(self.failed)} failed; {self.new_stories} new stories, {self.matches} matches"
         )
+        counts = {s: self.articles(s) for s in ("ok", "failed", "skipped")}
+        if any(counts.values()):
+            text += f"; articles: {counts['ok']} read, {counts['failed']} failed, {counts['skipped']} skipped"
+        return text
 
 
 class Poller:

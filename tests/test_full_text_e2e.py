@@ -196,6 +196,11 @@ def test_a_rule_on_words_found_only_in_the_body_alerts_once_on_that_story(run: R
     assert "pedestrians" in json.dumps(alerts[0]["blocks"], ensure_ascii=False).lower()
 
 
+def test_the_poll_summary_counts_the_articles(run: Run) -> None:
+    assert f"articles: {len(run.pages)} read, 0 failed, 0 skipped" in run.outputs[1]
+    assert "articles:" not in run.outputs[0] and "articles:" not in run.outputs[2]
+
+
 def test_no_page_is_fetched_twice(run: Run) -> None:
     assert run.second_article_hits == len(run.pages)  # one fetch per new story, none for the old ones
     assert run.third_article_hits == run.second_article_hits
