@@ -248,3 +248,20 @@ def test_a_feed_without_full_text_fetches_no_page(engine, clock, server) -> None
     row = stories_by_title(engine)["Plain two"]
     assert row["article_status"] is None and alerts_for(engine, row["id"]) == ["r"]
 
+
+
+def test_the_pages_date_and_title_fill_in_what_the_feed_lacks(engine, clock, server) -> None:
+    server.set_route("/dated.html", GOOD.html, content_type="text/html")
+    undated = '<item><guid>u1</guid><title>Undated story</title><link>%s</link></item>' % server.url("/dated.html")
+    old = [("old", "An old story", server.url("/old.html"))]
+    server.set_route("/feed.xml", rss(old))
+    with engine.begin() as conn:
+        sync_feeds(conn, [FeedConfig("wire", server.url("/feed.xml"), 600, full_text=True)], clock.now())
+    poll(engine, clock, title_rule("x", "r"), ArticleOptions())
+    server.set_route("/feed.xml", rss(old).replace("</channel>", undated + "</channel>"))
+    clock.advance(timedelta(minutes=11))
+    poll(engine, clock, title_rule("x", "r"), ArticleOptions(pause=0))
+    row = stories_by_title(engine)["Undated story"]
+    assert row["article_status"] == "ok"
+    assert row["published_at"].date().isoformat() == GOOD.published[:10] and row["published_at"] != row["first_seen_at"]
+    assert row["author"] and "Vostrikova" in row["author"]

@@ -77,7 +77,10 @@ def finish_article(
     was no longer this worker's (recovered as interrupted meanwhile).
     """
     row = conn.execute(
-        select(stories_t.c.match_pending, stories_t.c.language, stories_t.c.author, stories_t.c.title).where(
+        select(
+            stories_t.c.match_pending, stories_t.c.language, stories_t.c.author, stories_t.c.title,
+            stories_t.c.published_at, stories_t.c.first_seen_at,
+        ).where(
             stories_t.c.id == pending.story_id, stories_t.c.article_status == "fetching"
         )
     ).first()
@@ -96,6 +99,8 @@ def finish_article(
             values["author"] = found.byline[:300]
         if not (row.title or "").strip() and found.title:
             values["title"] = found.title
+        if row.published_at == row.first_seen_at and found.published is not None and found.published <= now:
+            values["published_at"] = found.published  # the feed gave no date (normalize fell back to first seen)
         story = replace(
             story, content=text, language=story.language or found.language,
             author=story.author or found.byline, title=story.title or found.title or "",
