@@ -269,3 +269,9 @@ def test_an_external_entity_never_reads_a_local_file() -> None:
     for entry in feed.entries:
         for text in (entry.title, entry.summary, entry.content, entry.link):
             assert text is None or ("root:" not in text and passwd not in text)
+
+
+def test_json_feed_tags_that_are_not_a_list_are_ignored() -> None:
+    body = b'{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"1","tags":true},{"id":"2","tags":["a"," "]}]}'
+    entries = parse_feed(body, url="http://x/feed.json", headers={}).entries
+    assert [e.tags for e in entries] == [(), ("a",)]

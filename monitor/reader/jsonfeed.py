@@ -84,7 +84,7 @@ def _entry(item: dict[str, Any], base: str, feed_language: str | None, feed_auth
         updated=_date(item.get("date_modified")),
         author=_authors(item) or feed_authors,
         language=_language(item.get("language")) or feed_language,
-        tags=tuple(t.strip() for t in item.get("tags") or () if isinstance(t, str) and t.strip()),
+        tags=tuple(t.strip() for t in _list(item.get("tags")) if isinstance(t, str) and t.strip()),
     )
 
 
@@ -138,3 +138,8 @@ def _date(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else nothing (``"tags": true`` is not a list of tags)."""
+    return value if isinstance(value, list) else []
