@@ -163,7 +163,7 @@ def test_it_reads_a_windows_1251_feed_declared_in_the_prolog() -> None:
 def test_it_keeps_entries_of_a_feed_that_lies_about_its_encoding() -> None:
     feed = parse_file("encoding_lie.rss")
     assert len(feed.entries) == 8
-    assert feed.bozo and "windows-1252" in feed.bozo
+    assert feed.bozo and "windows-1252" in feed.bozo.lower()  # feedparser names it "Windows-1252" when chardet is installed
     assert feed.entries[0].title == "Lebanon’s Aoun heads to Riyadh on first trip abroad"
     assert feed.entries[3].title == "Beirut café owners fear new tax on hookahs"
 
