@@ -21,6 +21,7 @@ from monitor.db.ingest import (
     ingest,
 )
 from monitor.db.migrate import current_revision, head_revision, upgrade
+from monitor.db.pacing import claim_send_slot, release_destination, take_destination
 from monitor.db.schema import (
     DeliveryRow,
     DigestRow,
@@ -47,6 +48,7 @@ __all__ = [
     "StoryRow",
     "SyncReport",
     "band_lookup",
+    "claim_send_slot",
     "cluster_outlets",
     "current_revision",
     "feed_health",
@@ -58,8 +60,10 @@ __all__ = [
     "insert",
     "make_engine",
     "mark_ops_alerted",
+    "release_destination",
     "ops_alerted",
     "supports_skip_locked",
     "sync_feeds",
+    "take_destination",
     "upgrade",
 ]
