@@ -403,3 +403,84 @@ def test_it_refuses_a_second_worker_on_the_same_sqlite_database(tmp_path: Path, 
         workers.assert_alive()
     finally:
         workers.stop_all()
+
+
+# ---- three workers on one host, default settings ------------------------------------------------
+
+HOST_FEEDS = 60
+HOST_INTERVAL = 6.0  # seconds (feed i: HOST_INTERVAL + i % 4, so feeds fall due at different times)
+
+
+def host_items(i: int, round_: int) -> list[Item]:
+    """Feed ``i``'s items after ``round_`` rounds of news: one new story a round, every tenth one matching
+    (12 alerts in two rounds: under the default storm limit of 20 a rule an hour)."""
+    return [story(random.Random(i * 100 + r), f"h{i}-r{r}", matching=(i + r) % 10 == 0) for r in range(round_ + 1)]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_three_monitor_runs_on_one_host_with_default_settings_all_poll_and_alert_once(
+    tmp_path: Path, pg_url: str, pg_engine: Engine, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """What an operator first tries: three ``monitor run`` on one machine, one PostgreSQL, nothing else set.
+
+    Only one can have the default HTTP address; the others warn once and poll
+    anyway. Each feed is fetched about once per interval (not three times),
+    and every matching story alerts once, paced at the default one message
+    a second to the channel.
+    """
+    for i in range(HOST_FEEDS):
+        feed_server.set_route(f"/feed{i}.xml", rss(host_items(i, 0)))
+    feeds = "".join(
+        f'[[feeds]]\nname = "feed{i}"\nurl = "{feed_server.url(f"/feed{i}.xml")}"\ninterval = "{HOST_INTERVAL + i % 4:g}s"\n'
+        for i in range(HOST_FEEDS)
+    )
+    config = tmp_path / "feeds.toml"
+    config.write_text(feeds)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "watch.toml").write_text(f"name = \"Watch\"\nquery = '{RULE_QUERY}'\n")
+    env = worker_env(pg_url, slack)
+    del env["MONITOR_HTTP_ADDRESS"]  # the default, 127.0.0.1:8787, for all three
+    workers = Workers(tmp_path, config, env)
+    try:
+        for n in range(WORKERS):
+            workers.start(f"w{n}")
+        wait_for("the backlog poll of every feed", lambda: polled_since(pg_engine, None) == HOST_FEEDS, workers, 40)
+        start, before = time.monotonic(), hits_per_feed(feed_server)
+
+        # two rounds of news, HOST_INTERVAL apart; the new matching stories must each alert once
+        for round_ in (1, 2):
+            for i in range(HOST_FEEDS):
+                feed_server.set_route(f"/feed{i}.xml", rss(host_items(i, round_)))
+            time.sleep(HOST_INTERVAL)
+        expected = {host_items(i, 2)[r].title for i in range(HOST_FEEDS) for r in (1, 2) if (i + r) % 10 == 0}
+        assert len(expected) == 12
+        wait_for(
+            "every new matching story to alert",
+            lambda: set(message_titles(slack)) >= expected, workers, 4 * HOST_INTERVAL + 30,
+        )
+        elapsed, after = time.monotonic() - start, hits_per_feed(feed_server)
+        workers.assert_alive()
+
+        # every story alerted once; nothing from the backlog
+        assert message_titles(slack) == Counter({t: 1 for t in expected}), message_titles(slack)
+        assert_nothing_doubled(pg_engine)
+        assert slack.violations == []
+        # each feed about once per interval: at most one fetch per interval, and none skipped for long
+        for i in range(HOST_FEEDS):
+            n = after[i] - before[i]
+            interval = HOST_INTERVAL + i % 4  # a feed is due after its interval, found at the next tick (5 s)
+            assert elapsed / (interval + 5.0) - 1 <= n <= elapsed / interval + 1, (i, n, elapsed)
+        # all three polled (feeds fall due at different times and each tick takes what is due),
+        # and all but (at most) one run without the endpoint they could not have
+        logs = {w: (tmp_path / f"{w}.stderr").read_text(errors="replace") for w in workers.procs}
+        for w, log_text in logs.items():
+            assert "polled feed=" in log_text or "poll: " in log_text, f"{w} never polled\n{workers.tails()}"
+        warned = [w for w, log_text in logs.items() if "127.0.0.1:8787 is taken" in log_text]
+        assert len(warned) >= WORKERS - 1, workers.tails()
+        assert all(logs[w].count("is taken") == 1 for w in warned)
+    except BaseException:
+        print(workers.tails(60))
+        raise
+    finally:
+        workers.stop_all()

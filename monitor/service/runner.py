@@ -18,6 +18,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import random
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -195,7 +196,12 @@ class Service:
 
         now = app.clock.now()
         s = self.scheduler
-        s.add_job(self._job("poll", poll), IntervalTrigger(seconds=self.tick), id="poll", max_instances=1, coalesce=True, next_run_time=now)
+        # a random phase for the tick, so workers started together do not all look for due feeds at the same moment
+        phase = timedelta(seconds=random.uniform(0, self.tick))
+        s.add_job(
+            self._job("poll", poll), IntervalTrigger(seconds=self.tick, start_date=now + phase), id="poll",
+            max_instances=1, coalesce=True, next_run_time=now,
+        )
         s.add_job(
             self._job("deliver", deliver), IntervalTrigger(seconds=self.deliver_every), id="deliver",
             max_instances=1, coalesce=True, next_run_time=now + timedelta(seconds=0.5),
