@@ -484,3 +484,113 @@ def test_three_monitor_runs_on_one_host_with_default_settings_all_poll_and_alert
         raise
     finally:
         workers.stop_all()
+
+
+# ---- monitor run --workers N -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port: int, path: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def polls_total(text_: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        s.value for f in text_string_to_metric_families(text_) for s in f.samples if s.name == "monitor_polls_total"
+    )
+
+
+@pytest.mark.postgres
+def test_monitor_run_workers_starts_n_workers_behind_one_endpoint_with_summed_metrics(
+    tmp_path: Path, pg_url: str, feed_server: FeedServer
+) -> None:
+    import re
+
+    feeds_n = 20
+    for i in range(feeds_n):
+        feed_server.set_route(f"/feed{i}.xml", rss([story(random.Random(i), f"w{i}", matching=False)]), delay=0.05)
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        "[defaults]\nconcurrency = 2\nper_host = 2\n\n"
+        + "".join(f'[[feeds]]\nname = "feed{i}"\nurl = "{feed_server.url(f"/feed{i}.xml")}"\n' for i in range(feeds_n))
+    )
+    (tmp_path / "rules").mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env.update(MONITOR_DATABASE_URL=pg_url, MONITOR_HTTP_ADDRESS=f"127.0.0.1:{port}")
+    err_path = tmp_path / "parent.stderr"
+    with open(err_path, "wb") as err:
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run", "--workers", "2"],
+            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err,
+        )
+
+    def log_text() -> str:
+        return err_path.read_text(errors="replace")
+
+    def worker_pids() -> dict[int, int]:
+        return {int(n): int(p) for n, p in re.findall(r"worker (\d+) running \(pid (\d+)\)", log_text())}
+
+    def wait(what: str, predicate: Callable[[], bool], timeout: float = 40) -> None:
+        end = time.monotonic() + timeout
+        while not predicate():
+            assert parent.poll() is None, f"the parent exited ({parent.returncode})\n{log_text()[-3000:]}"
+            if time.monotonic() > end:
+                pytest.fail(f"timed out waiting for {what}\n{log_text()[-3000:]}")
+            time.sleep(0.1)
+
+    try:
+        wait("every feed polled, counted in the parent's /metrics", lambda: polls_total(scrape(port, "/metrics")[1]) == feeds_n)
+        pids = worker_pids()
+        assert sorted(pids) == [0, 1] and len(set(pids.values())) == 2
+        assert scrape(port, "/healthz") == (200, "ok\n")
+        # the database gauges, read by the parent (cached for 5 s)
+        wait("the database gauges", lambda: 'monitor_feeds{state="enabled"} 20.0' in scrape(port, "/metrics")[1], 15)
+        assert "monitor_db_up 1.0" in scrape(port, "/metrics")[1]
+        assert "is taken" not in log_text()  # the workers serve nothing, so nothing clashes
+
+        # a worker that dies is started again
+        os.kill(pids[1], signal.SIGKILL)
+        wait("worker 1 started again", lambda: worker_pids().get(1) not in (None, pids[1]))
+        wait("healthy again", lambda: scrape(port, "/healthz")[0] == 200)
+
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=60) == 0, log_text()[-3000:]
+        for pid in worker_pids().values():
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(timeout=10)
+
+
+def test_monitor_run_workers_refuses_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "feeds.toml").write_text("# none\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env.update(MONITOR_DATABASE_URL=f"sqlite:///{tmp_path / 'monitor.db'}", MONITOR_HTTP_ADDRESS="off")
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(tmp_path / "feeds.toml"), "run", "--workers", "3"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert "--workers 3 needs PostgreSQL" in done.stderr
