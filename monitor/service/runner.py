@@ -196,11 +196,13 @@ class Service:
 
         now = app.clock.now()
         s = self.scheduler
-        # a random phase for the tick, so workers started together do not all look for due feeds at the same moment
+        # A random phase, and each tick up to half a tick late at random: several workers do not all look
+        # for due feeds at the same moment, and which of them finds a feed due first changes from tick to
+        # tick, so the work spreads over all of them instead of going to the one whose clock runs ahead.
         phase = timedelta(seconds=random.uniform(0, self.tick))
         s.add_job(
-            self._job("poll", poll), IntervalTrigger(seconds=self.tick, start_date=now + phase), id="poll",
-            max_instances=1, coalesce=True, next_run_time=now,
+            self._job("poll", poll), IntervalTrigger(seconds=self.tick, start_date=now + phase, jitter=self.tick / 2),
+            id="poll", max_instances=1, coalesce=True, next_run_time=now,
         )
         s.add_job(
             self._job("deliver", deliver), IntervalTrigger(seconds=self.deliver_every), id="deliver",
