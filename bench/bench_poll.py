@@ -601,8 +601,8 @@ def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: 
         print(f"aiohttp floor: {big:,} feeds…", file=sys.stderr)
         fl = run_child("floor", base=server.base, n=big)
         floor_ms = fl["cpu"] / big * 1000
-        rows_ = [["bare aiohttp loop (the floor)", big, fl["not_modified"], fl["wall"], floor_ms, "1.0"]]
-        rows_ += [r + [f"{r[4] / floor_ms:.1f}"] for r in all_304]
+        rows_ = [["bare aiohttp loop (the floor)", big, fl["not_modified"], fl["wall"], f"{floor_ms:.2f}", "1.0"]]
+        rows_ += [r[:4] + [f"{r[4]:.2f}", f"{r[4] / floor_ms:.1f}"] for r in all_304]
         out.append(table(
             f"Steady pass where every feed answers 304 ({big:,} feeds), beside a bare aiohttp loop sending the same "
             f"conditional GETs (concurrency {CONCURRENCY})",
