@@ -252,10 +252,12 @@ def child_cold(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def steady_passes(args: argparse.Namespace, app: Any, out: dict[str, Any]) -> dict[str, Any]:
-    """``args.steady`` passes over every feed after 5% of them changed (1–3 new items each)."""
+    """``args.steady`` passes over every feed after 5% of them changed (1–3 new items each), then one
+    pass with nothing changed (every feed answers 304: the steady floor's twin)."""
     out["steady"] = []
-    for _ in range(args.steady):
-        changed = stage(args.server, "update", args.n, 0.05)["changed"]
+    # ``args.steady`` passes with 5% changed, then one where nothing changed: every feed answers 304
+    for k in range(args.steady + 1 if args.steady else 0):
+        changed = stage(args.server, "update", args.n, 0.05)["changed"] if k < args.steady else 0
         s, wall, cpu = measured(lambda: asyncio.run(one_pass(app)))
         out["steady"].append({
             "changed": changed, "wall": wall, "cpu": cpu, "stories": s.new_stories,
@@ -316,6 +318,35 @@ def child_naive(args: argparse.Namespace) -> dict[str, Any]:
     results, wall, cpu = measured(run)
     return {"n": args.n, "wall": wall, "cpu": cpu, "stories": sum(r[0] for r in results), "matches": sum(r[1] for r in results),
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def child_floor(args: argparse.Namespace) -> dict[str, Any]:
+    """The floor of a steady pass: a bare aiohttp loop sending the same conditional GETs, nothing else.
+
+    One unmeasured pass collects every feed's ETag; the measured pass sends
+    them back (``If-None-Match``), so every feed answers 304, as in our
+    all-304 steady pass. Same concurrency, one shared session.
+    """
+    import aiohttp
+
+    urls = [f"{args.base}/f{i}.xml" for i in range(args.n)]
+
+    async def run() -> dict[str, Any]:
+        sem = asyncio.Semaphore(CONCURRENCY)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
+
+            async def get(url: str, etag: str | None) -> tuple[int, str | None]:
+                async with sem, session.get(url, headers={"If-None-Match": etag} if etag else {}) as r:
+                    await r.read()
+                    return r.status, r.headers.get("ETag")
+
+            first = await asyncio.gather(*(get(u, None) for u in urls))
+            w0, c0 = time.perf_counter(), time.process_time()
+            second = await asyncio.gather(*(get(u, e) for u, (_, e) in zip(urls, first, strict=True)))
+            wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        return {"n": args.n, "wall": wall, "cpu": cpu, "not_modified": sum(1 for st, _ in second if st == 304)}
+
+    return asyncio.run(run())
 
 
 def stage(base: str, what: str, n: int, fraction: float = 0.0) -> dict[str, int]:
@@ -497,7 +528,8 @@ def main() -> None:
     p.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        fn = {"cold": child_cold, "naive": child_naive, "load": child_load, "million": child_million_poll}[args.child]
+        fn = {"cold": child_cold, "naive": child_naive, "load": child_load, "million": child_million_poll,
+              "floor": child_floor}[args.child]
         print(json.dumps(fn(args)))
         return
     parent(args)
@@ -532,7 +564,7 @@ def parent(args: argparse.Namespace) -> None:
 
 def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: Path, pg: str | None,
           dbs: list[str], sizes: list[int]) -> list[str]:
-    cold_rows, steady_rows, out = [], [], []
+    cold_rows, steady_rows, all_304, out = [], [], [], []
     small, mid, big = sizes
     ours_small: dict[str, Any] | None = None
     for db in dbs:
@@ -555,6 +587,8 @@ def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: 
             for k, s in enumerate(r.get("steady", []), 1):
                 steady_rows.append([db, n, seeded, k, s["changed"], s["not_modified"], s["wall"], n / s["wall"],
                                     s["cpu"] / n * 1000, s["stories"], s["failed"], r["rss_mb"]])
+                if k == len(r["steady"]) and n == big:  # the last pass: nothing restaged, every feed 304
+                    all_304.append([f"ours ({db}, steady pass {k})", n, s["not_modified"], s["wall"], s["cpu"] / n * 1000])
     out.append(table(
         "Cold pass (the feeds' second poll, every item new): fetch → parse → normalize → dedup → match (1,000 rules) → store → outbox",
         ["db", "feeds", "wall s", "feeds/s", "new stories", "stories/s", "CPU s /1k stories", "matches", "deliveries",
@@ -563,6 +597,16 @@ def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: 
                      ["db", "feeds", "feeds seeded by", "pass", "changed", "304/unchanged", "wall s", "feeds/s", "CPU ms/feed",
                       "new stories", "failed", "peak RSS MB"],
                      steady_rows))
+    if all_304:
+        print(f"aiohttp floor: {big:,} feeds…", file=sys.stderr)
+        fl = run_child("floor", base=server.base, n=big)
+        floor_ms = fl["cpu"] / big * 1000
+        rows_ = [["bare aiohttp loop (the floor)", big, fl["not_modified"], fl["wall"], f"{floor_ms:.2f}", "1.0"]]
+        rows_ += [r[:4] + [f"{r[4]:.2f}", f"{r[4] / floor_ms:.1f}"] for r in all_304]
+        out.append(table(
+            f"Steady pass where every feed answers 304 ({big:,} feeds), beside a bare aiohttp loop sending the same "
+            f"conditional GETs (concurrency {CONCURRENCY})",
+            ["loop", "feeds", "304", "wall s", "CPU ms/feed", "ratio (CPU / floor)"], rows_))
     n = small
     if not args.no_profile:
         database = Database("sqlite", folder, pg)

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -172,6 +173,8 @@ class Poller:
         # a claim outlives the worst case: every page of one poll queued at one host, each taking the deadline
         queued = -(-self.articles.per_poll // self.articles.per_host) * (deadline + self.articles.pause)
         self.plan = ArticlePlan(limit=self.articles.per_poll, lease=self.articles.wait + queued + 60.0)
+        self._unchanged: list[feeds_db.Unchanged] = []  # 304s of the batch in flight, written together
+        self._unchanged_lock = threading.Lock()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -190,6 +193,7 @@ class Poller:
                 break
             done.update(f.id for f in batch)
             results = await asyncio.gather(*(self._poll_one(f) for f in batch))
+            await self._run(self._flush_unchanged)
             summary.outcomes.extend(results)
             if names is not None or not due_only:
                 # one pass over the chosen feeds: stop when all have been taken
@@ -218,7 +222,10 @@ class Poller:
             outcome = await self._run(self._record_error, feed, f"fetch: unexpected {type(exc).__name__}", None, None)
         else:
             pending: list[PendingArticle] = []
-            outcome = await self._run(self._process, feed, result, pending)
+            if result.not_modified and not result.permanent_redirect_to:
+                outcome = self._record_unchanged(feed, result, self.clock.now(), "not_modified")  # no parse, no I/O
+            else:
+                outcome = await self._run(self._process, feed, result, pending)
             outcome.fetch_seconds = result.elapsed
             if pending:
                 await self._read_articles(feed, pending, outcome)
@@ -349,14 +356,32 @@ class Poller:
             log.warning("article step: %d interrupted fetches closed, %d matches", got.seen, got.matches)
 
     def _record_unchanged(self, feed: FeedState, result: FetchResult, now: datetime, status: str) -> FeedOutcome:
+        """A 304 or the same body again. Without a new URL to store, the feed's row is queued and
+        written with the rest of its batch in one statement (``_flush_unchanged``): a steady pass
+        costs one transaction a batch, not one a feed. Until then the feed stays leased."""
+        next_at = next_poll_after_success(now, feed.interval, max_age=result.max_age, retry_after=result.retry_after)
+        if not result.permanent_redirect_to:
+            with self._unchanged_lock:
+                self._unchanged.append(
+                    feeds_db.Unchanged(feed.id, now, next_at, result.status)
+                )
+            return FeedOutcome(feed.name, status)
         with self.engine.begin() as conn:
             feeds_db.record_success(
                 conn, feed.id, now=now,
-                next_poll_at=next_poll_after_success(now, feed.interval, max_age=result.max_age, retry_after=result.retry_after),
+                next_poll_at=next_at,
                 http_status=result.status, not_modified=True, etag=None, last_modified=None, body_hash=None,
                 new_url=result.permanent_redirect_to,
             )
         return FeedOutcome(feed.name, status)
+
+    def _flush_unchanged(self) -> None:
+        """Write the queued unchanged feeds of the batch, in one transaction."""
+        with self._unchanged_lock:
+            queued, self._unchanged = self._unchanged, []
+        if queued:
+            with self.engine.begin() as conn:
+                feeds_db.record_unchanged(conn, queued)
 
     def _record_error(
         self, feed: FeedState, message: str, status: int | None, retry_after: float | None

@@ -254,3 +254,33 @@ def test_near_copies_and_repeated_links_within_one_feed_body_are_one_cluster(eng
     with engine.connect() as conn:
         clusters = dict(conn.execute(select(StoryRow.url, StoryRow.cluster_id)).all())
     assert clusters["https://a.example/1"] == clusters["https://b.example/2"] != clusters["https://a.example/4"]
+
+
+def test_a_pass_of_304s_records_every_feed_in_one_batch_and_clears_the_leases(engine, clock, server):
+    from monitor.db import Feed as FeedRow
+
+    for i in range(30):
+        server.set_route(f"/b{i}.xml", rss([(f"g{i}", f"Story {i}", f"http://e.com/{i}")]))
+    add_feeds(engine, clock, [FeedConfig(f"B{i}", server.url(f"/b{i}.xml"), 600) for i in range(30)])
+    poller, fetcher = make_poller(engine, clock)
+    assert run_poll(poller, fetcher).count("ok") == 30
+    clock.advance(timedelta(minutes=11))
+    second_at = clock.now()
+    poller, fetcher = make_poller(engine, clock)
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    listener = lambda conn, cursor, stmt, params, context, many: statements.append(stmt)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        second = run_poll(poller, fetcher)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert second.count("not_modified") == 30
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE FEEDS")]
+    assert len(updates) == 2, updates  # the lease, then one batched statement for the 30 outcomes
+    with engine.connect() as conn:
+        rows = conn.execute(select(FeedRow.last_status, FeedRow.lease_owner, FeedRow.last_polled_at, FeedRow.next_poll_at)).all()
+    assert {r.last_status for r in rows} == {"not_modified"}
+    assert all(r.lease_owner is None for r in rows)
+    assert all(r.last_polled_at == second_at and r.next_poll_at == second_at + timedelta(seconds=600) for r in rows)

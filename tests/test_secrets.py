@@ -21,11 +21,57 @@ TOKEN = "xoxb-1234-5678-AbCdEfGhIjKlMnOp"
         ("https://api.example/feed?API_KEY=abc123", "https://api.example/feed?API_KEY=****"),
         ("https://news.example/world/story?id=7", "https://news.example/world/story?id=7"),
         ("postgresql://monitor:pw%40x@db/monitor", "postgresql://monitor:****@db/monitor"),
-        ("http://127.0.0.1:8080/services/T1/B2/abc/def", "http://127.0.0.1:8080/services/T1/B2/****/****"),
+        ("https://hooks.slack-gov.com/services/T1/B2/abcd", "https://hooks.slack-gov.com/services/T1/B2/****"),
+        # a /services/ path elsewhere is a feed's path, not a webhook
+        ("http://127.0.0.1:8080/services/T1/B2/abc/def", "http://127.0.0.1:8080/services/T1/B2/abc/def"),
     ],
 )
 def test_it_masks_the_secret_parts_of_a_url(url, masked):
     assert mask_url(url) == masked
+
+
+def test_a_url_known_to_be_a_webhook_is_masked_wherever_it_points():
+    assert mask_url("http://127.0.0.1:8080/services/T1/B2/abc/def", webhook=True) == (
+        "http://127.0.0.1:8080/services/T1/B2/****/****"
+    )
+
+
+# Real feed URLs whose paths look like a webhook's /services/a/b/c: they must print as they are.
+FEED_URLS = [
+    "https://rss.nytimes.com/services/xml/rss/nyt/MiddleEast.xml",
+    "https://rss.nytimes.com/services/xml/rss/nyt/HomePage.xml",
+    "https://www.nasa.gov/services/feeds/rss/breaking_news.rss",
+    "http://rss.cnn.com/services/podcasting/cnn10/rss.xml",
+    "https://example.gov/services/news/releases/latest-2026.xml",
+]
+
+
+def test_feed_urls_with_services_paths_survive_beside_the_secrets_that_must_not():
+    local_webhook = "http://127.0.0.1:8080/services/T000/B000/LocalSecretPath1"
+    token = "xoxb-1234-5678-AbCdEfGhIjKlMnOp"
+    lines = [f"fetch: HTTP 500 from {url}" for url in FEED_URLS] + [
+        f"posting to {WEBHOOK} failed",
+        f"posting to {local_webhook} failed",
+        f"unnamed webhook https://hooks.slack.com/services/T9/B9/UnnamedSecret9 in a traceback",
+        f"token {token} refused",
+    ]
+    text = mask("\n".join(lines), [local_webhook])
+    for url in FEED_URLS:
+        assert url in text
+        assert mask_url(url) == url
+        assert mask(url, ["xoxb-other-secret"]) == url
+    for secret in ("Zq8vW3xYk2LmN4pR7sT9uV1a", "LocalSecretPath1", "UnnamedSecret9", "AbCdEfGhIjKlMnOp"):
+        assert secret not in text
+    assert "https://hooks.slack.com/services/T000/B000/****" in text
+    assert "http://127.0.0.1:8080/services/T000/B000/****" in text
+    assert "https://hooks.slack.com/services/T9/B9/****" in text
+
+
+def test_the_log_filter_leaves_a_feed_url_whole():
+    url = FEED_URLS[0]
+    logger, lines = make_logger("test.secrets.feedurl", SecretMaskingFilter([WEBHOOK]))
+    logger.warning("feed %s failed", url, extra={"feed_url": url})
+    assert lines == [f"WARNING feed {url} failed"]
 
 
 @pytest.mark.parametrize(

@@ -403,3 +403,196 @@ def test_it_refuses_a_second_worker_on_the_same_sqlite_database(tmp_path: Path, 
         workers.assert_alive()
     finally:
         workers.stop_all()
+
+
+# ---- three workers on one host, default settings ------------------------------------------------
+
+HOST_FEEDS = 60
+HOST_INTERVAL = 6.0  # seconds (feed i: HOST_INTERVAL + i % 6, so feeds fall due at different times)
+HOST_TICK = 5.0 * 1.5  # the service looks for due feeds every 5 s, each look up to 2.5 s late
+
+
+def host_items(i: int, round_: int) -> list[Item]:
+    """Feed ``i``'s items after ``round_`` rounds of news: one new story a round, every tenth one matching
+    (12 alerts in two rounds: under the default storm limit of 20 a rule an hour)."""
+    return [story(random.Random(i * 100 + r), f"h{i}-r{r}", matching=(i + r) % 10 == 0) for r in range(round_ + 1)]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_three_monitor_runs_on_one_host_with_default_settings_all_poll_and_alert_once(
+    tmp_path: Path, pg_url: str, pg_engine: Engine, feed_server: FeedServer, slack: FakeSlack
+) -> None:
+    """What an operator first tries: three ``monitor run`` on one machine, one PostgreSQL, nothing else set.
+
+    Only one can have the default HTTP address; the others warn once and poll
+    anyway. Each feed is fetched about once per interval (not three times),
+    and every matching story alerts once, paced at the default one message
+    a second to the channel.
+    """
+    for i in range(HOST_FEEDS):
+        feed_server.set_route(f"/feed{i}.xml", rss(host_items(i, 0)))
+    feeds = "".join(
+        f'[[feeds]]\nname = "feed{i}"\nurl = "{feed_server.url(f"/feed{i}.xml")}"\ninterval = "{HOST_INTERVAL + i % 6:g}s"\n'
+        for i in range(HOST_FEEDS)
+    )
+    config = tmp_path / "feeds.toml"
+    config.write_text(feeds)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "watch.toml").write_text(f"name = \"Watch\"\nquery = '{RULE_QUERY}'\n")
+    env = worker_env(pg_url, slack)
+    del env["MONITOR_HTTP_ADDRESS"]  # the default, 127.0.0.1:8787, for all three
+    workers = Workers(tmp_path, config, env)
+    try:
+        for n in range(WORKERS):
+            workers.start(f"w{n}")
+        wait_for("the backlog poll of every feed", lambda: polled_since(pg_engine, None) == HOST_FEEDS, workers, 40)
+        start, before = time.monotonic(), hits_per_feed(feed_server)
+
+        # two rounds of news, HOST_INTERVAL apart; the new matching stories must each alert once
+        for round_ in (1, 2):
+            for i in range(HOST_FEEDS):
+                feed_server.set_route(f"/feed{i}.xml", rss(host_items(i, round_)))
+            time.sleep(HOST_INTERVAL)
+        expected = {host_items(i, 2)[r].title for i in range(HOST_FEEDS) for r in (1, 2) if (i + r) % 10 == 0}
+        assert len(expected) == 12
+        wait_for(
+            "every new matching story to alert",
+            lambda: set(message_titles(slack)) >= expected, workers, 4 * HOST_INTERVAL + 30,
+        )
+        time.sleep(2 * HOST_INTERVAL)  # a few more polling cycles, all 304s, before counting who polled
+        elapsed, after = time.monotonic() - start, hits_per_feed(feed_server)
+        workers.assert_alive()
+
+        # every story alerted once; nothing from the backlog
+        assert message_titles(slack) == Counter({t: 1 for t in expected}), message_titles(slack)
+        assert_nothing_doubled(pg_engine)
+        assert slack.violations == []
+        # each feed about once per interval: at most one fetch per interval, and none skipped for long
+        for i in range(HOST_FEEDS):
+            n = after[i] - before[i]
+            interval = HOST_INTERVAL + i % 6  # a feed is due after its interval, found at the next tick
+            assert elapsed / (interval + HOST_TICK) - 1 <= n <= elapsed / interval + 1, (i, n, elapsed)
+        # all three polled (feeds fall due at different times and each tick takes what is due),
+        # and all but (at most) one run without the endpoint they could not have
+        logs = {w: (tmp_path / f"{w}.stderr").read_text(errors="replace") for w in workers.procs}
+        for w, log_text in logs.items():
+            assert "polled feed=" in log_text or "poll: " in log_text, f"{w} never polled\n{workers.tails()}"
+        warned = [w for w, log_text in logs.items() if "127.0.0.1:8787 is taken" in log_text]
+        assert len(warned) >= WORKERS - 1, workers.tails()
+        assert all(logs[w].count("is taken") == 1 for w in warned)
+    except BaseException:
+        print(workers.tails(60))
+        raise
+    finally:
+        workers.stop_all()
+
+
+# ---- monitor run --workers N -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port: int, path: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def polls_total(text_: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        s.value for f in text_string_to_metric_families(text_) for s in f.samples if s.name == "monitor_polls_total"
+    )
+
+
+@pytest.mark.postgres
+def test_monitor_run_workers_starts_n_workers_behind_one_endpoint_with_summed_metrics(
+    tmp_path: Path, pg_url: str, feed_server: FeedServer
+) -> None:
+    import re
+
+    feeds_n = 20
+    for i in range(feeds_n):
+        feed_server.set_route(f"/feed{i}.xml", rss([story(random.Random(i), f"w{i}", matching=False)]), delay=0.05)
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        "[defaults]\nconcurrency = 2\nper_host = 2\n\n"
+        + "".join(f'[[feeds]]\nname = "feed{i}"\nurl = "{feed_server.url(f"/feed{i}.xml")}"\n' for i in range(feeds_n))
+    )
+    (tmp_path / "rules").mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env.update(MONITOR_DATABASE_URL=pg_url, MONITOR_HTTP_ADDRESS=f"127.0.0.1:{port}")
+    err_path = tmp_path / "parent.stderr"
+    with open(err_path, "wb") as err:
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run", "--workers", "2"],
+            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err,
+        )
+
+    def log_text() -> str:
+        return err_path.read_text(errors="replace")
+
+    def worker_pids() -> dict[int, int]:
+        return {int(n): int(p) for n, p in re.findall(r"worker (\d+) running \(pid (\d+)\)", log_text())}
+
+    def wait(what: str, predicate: Callable[[], bool], timeout: float = 40) -> None:
+        end = time.monotonic() + timeout
+        while not predicate():
+            assert parent.poll() is None, f"the parent exited ({parent.returncode})\n{log_text()[-3000:]}"
+            if time.monotonic() > end:
+                pytest.fail(f"timed out waiting for {what}\n{log_text()[-3000:]}")
+            time.sleep(0.1)
+
+    try:
+        wait("every feed polled, counted in the parent's /metrics", lambda: polls_total(scrape(port, "/metrics")[1]) == feeds_n)
+        pids = worker_pids()
+        assert sorted(pids) == [0, 1] and len(set(pids.values())) == 2
+        assert scrape(port, "/healthz") == (200, "ok\n")
+        # the database gauges, read by the parent (cached for 5 s)
+        wait("the database gauges", lambda: 'monitor_feeds{state="enabled"} 20.0' in scrape(port, "/metrics")[1], 15)
+        assert "monitor_db_up 1.0" in scrape(port, "/metrics")[1]
+        assert "is taken" not in log_text()  # the workers serve nothing, so nothing clashes
+
+        # a worker that dies is started again
+        os.kill(pids[1], signal.SIGKILL)
+        wait("worker 1 started again", lambda: worker_pids().get(1) not in (None, pids[1]))
+        wait("healthy again", lambda: scrape(port, "/healthz")[0] == 200)
+
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=60) == 0, log_text()[-3000:]
+        for pid in worker_pids().values():
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(timeout=10)
+
+
+def test_monitor_run_workers_refuses_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "feeds.toml").write_text("# none\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env.update(MONITOR_DATABASE_URL=f"sqlite:///{tmp_path / 'monitor.db'}", MONITOR_HTTP_ADDRESS="off")
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(tmp_path / "feeds.toml"), "run", "--workers", "3"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert "--workers 3 needs PostgreSQL" in done.stderr

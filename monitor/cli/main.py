@@ -34,11 +34,18 @@ def main(ctx: click.Context, config: str | None, rules: str | None, log_level: s
 
 @main.command()
 @common_options
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Worker processes under this one, sharing one /healthz and /metrics (PostgreSQL only for more than 1).",
+)
 @click.pass_obj
-def run(obj: Context) -> None:
+def run(obj: Context, workers: int) -> None:
     """Run the service (polling, alerts, digest) until SIGTERM or SIGINT."""
     from monitor.service import InstanceLock, Service
 
+    if workers > 1:
+        _run_workers(obj, workers)
+        return
     lock = InstanceLock(obj.settings.database_url)
     try:
         lock.acquire()
@@ -52,6 +59,29 @@ def run(obj: Context) -> None:
         sys.exit(1)
     finally:
         lock.release()
+
+
+def _run_workers(obj: Context, workers: int) -> None:
+    from sqlalchemy.engine import make_url
+
+    from monitor.errors import Problem
+    from monitor.service.workers import Supervisor, worker_command
+
+    settings = obj.settings
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        fail(ConfigError([Problem(
+            "MONITOR_DATABASE_URL",
+            f"--workers {workers} needs PostgreSQL: SQLite supports one worker (use --workers 1, or a postgresql:// URL)",
+        )]))
+    app = obj.app()  # validates config and rules and migrates once, before any worker starts
+    command = worker_command(
+        config=settings.config_path, rules=settings.rules_dir, log_level=obj.log_level, log_format=obj.log_format
+    )
+    try:
+        asyncio.run(Supervisor(app, workers, command).run())
+    except MonitorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 @main.command()

@@ -3,8 +3,11 @@
 Two tools:
 
 - ``mask(text, secrets)`` replaces every given secret in ``text`` (and, by
-  default, anything shaped like a Slack token, a Slack webhook path, a bearer
-  token or a password in a URL) with ``****``.
+  default, anything shaped like a Slack token, a Slack incoming-webhook URL
+  on one of Slack's hosts, a bearer token or a password in a URL) with
+  ``****``. A ``/services/a/b/c`` path on any other host is a feed's path
+  (``https://rss.nytimes.com/services/xml/rss/nyt/MiddleEast.xml``) and is
+  left alone unless it is one of the named secrets.
 - ``SecretMaskingFilter(secrets)`` is a ``logging.Filter`` that applies
   ``mask`` to each record's message, arguments, exception text and stack text
   before any handler formats it. Attach it to a handler (it then covers every
@@ -31,12 +34,30 @@ _SECRET_QUERY_KEYS = frozenset(
     {"token", "access_token", "api_key", "apikey", "key", "secret", "password", "pass", "sig", "signature", "auth"}
 )
 
+# Hosts that serve Slack incoming webhooks (hooks.slack.com, and GovSlack's). Only there does a
+# /services/T…/B…/… path carry a secret by its shape alone.
+SLACK_HOST_SUFFIXES = ("slack.com", "slack-gov.com")
+
+
+def is_slack_host(host: str | None) -> bool:
+    """True for ``slack.com``, ``slack-gov.com`` and their subdomains (``hooks.slack.com``)."""
+    host = (host or "").lower().rstrip(".")
+    return any(host == s or host.endswith("." + s) for s in SLACK_HOST_SUFFIXES)
+
+
 # Shapes of secrets worth masking even when nobody named them.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Slack tokens: xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxe-, xapp-
     (re.compile(r"\b(xox[abeoprs]|xapp)-[A-Za-z0-9-]+"), r"\1-" + MASK),
-    # Incoming-webhook secrets: /services/T…/B…/<secret>
-    (re.compile(r"(/services/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/)[A-Za-z0-9_-]+"), r"\1" + MASK),
+    # Incoming-webhook secrets: https://hooks.slack.com/services/T…/B…/<secret>, on Slack's hosts only
+    (
+        re.compile(
+            r"(\b(?:[A-Za-z0-9-]+\.)*(?:slack\.com|slack-gov\.com)(?::\d+)?"
+            r"/services/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/)[A-Za-z0-9_-]+",
+            re.IGNORECASE,
+        ),
+        r"\1" + MASK,
+    ),
     # Passwords in URL userinfo: scheme://user:password@host
     (re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@"), r"\1" + MASK + "@"),
     # Authorization headers
@@ -44,13 +65,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def mask_url(url: str) -> str:
+def mask_url(url: str, *, webhook: bool = False) -> str:
     """Return ``url`` with its secret parts replaced by ``****``.
 
-    Masks the password in the userinfo, every path segment after the team and
-    bot ids of a ``/services/`` path (Slack incoming webhooks), and the values
-    of credential-like query keys (``token``, ``key``, ``sig``, ...). Text that
-    is not a URL comes back with only the generic patterns of ``mask`` applied.
+    Masks the password in the userinfo, the values of credential-like query
+    keys (``token``, ``key``, ``sig``, ...) and, for a Slack incoming webhook,
+    every path segment after the team and bot ids of its ``/services/`` path.
+    A URL is taken for a webhook when its host is one of Slack's
+    (``hooks.slack.com``) or when the caller knows it is one (``webhook=True``:
+    the configured webhook URL, wherever it points); a feed's
+    ``/services/…`` path on any other host stays as it is. Text that is not a
+    URL comes back with only the generic patterns of ``mask`` applied.
     """
     try:
         parts = urlsplit(url)
@@ -66,7 +91,7 @@ def mask_url(url: str) -> str:
             netloc = f"{user}:{MASK}@{hostport}"
     path = parts.path
     segments = path.split("/")
-    if "services" in segments:
+    if "services" in segments and (webhook or is_slack_host(parts.hostname)):
         start = segments.index("services") + 3  # keep /services/T…/B…/
         segments = [MASK if i >= start and seg else seg for i, seg in enumerate(segments)]
         path = "/".join(segments)
@@ -82,7 +107,7 @@ def _replacements(secret: str) -> list[tuple[str, str]]:
     """The (needle, replacement) pairs that hide one secret, longest first."""
     pairs: list[tuple[str, str]] = []
     if "://" in secret:
-        masked = mask_url(secret)
+        masked = mask_url(secret, webhook=True)  # a named secret's /services/ path is secret wherever it points
         if masked != secret:
             pairs.append((secret, masked))
         # The secret pieces of a URL can also show up on their own.
@@ -113,7 +138,7 @@ def mask(text: str, secrets: Iterable[str | None], *, patterns: bool = True) -> 
     wherever they appear alone. ``None``, empty and very short secrets (under
     ``MIN_SECRET_LENGTH`` characters) are ignored. With ``patterns`` (the
     default) Slack tokens, webhook paths, URL passwords and bearer tokens are
-    masked even when not listed.
+    masked even when not listed (webhook paths only on Slack's hosts).
     """
     if not text:
         return text

@@ -23,6 +23,9 @@ _SECRET_VARS = (
 )
 
 
+DEFAULT_HTTP_ADDRESS = "127.0.0.1:8787"
+
+
 @dataclass(frozen=True)
 class SmtpEnv:
     host: str | None = None
@@ -44,7 +47,10 @@ class Settings:
     slack_webhook_url: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None
     smtp: SmtpEnv = field(default_factory=SmtpEnv)
-    http_address: str = "127.0.0.1:8787"
+    http_address: str = DEFAULT_HTTP_ADDRESS
+    # True when MONITOR_HTTP_ADDRESS named the address: then failing to bind it is an error at
+    # start; the default address taken (another worker on this host has it) is only a warning
+    http_address_explicit: bool = False
     worker_id: str = ""
 
     @classmethod
@@ -111,7 +117,8 @@ class Settings:
                 password=get("MONITOR_SMTP_PASSWORD"),
                 security=security,
             ),
-            http_address=get("MONITOR_HTTP_ADDRESS") or "127.0.0.1:8787",
+            http_address=get("MONITOR_HTTP_ADDRESS") or DEFAULT_HTTP_ADDRESS,
+            http_address_explicit=get("MONITOR_HTTP_ADDRESS") is not None,
             worker_id=get("MONITOR_WORKER_ID") or "",
         )
 

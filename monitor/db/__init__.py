@@ -24,6 +24,7 @@ from monitor.db.ingest import (
     ingest,
 )
 from monitor.db.migrate import current_revision, head_revision, upgrade
+from monitor.db.pacing import claim_send_slot, release_destination, take_destination
 from monitor.db.schema import (
     DeliveryRow,
     DigestRow,
@@ -56,6 +57,7 @@ __all__ = [
     "StoryRow",
     "SyncReport",
     "band_lookup",
+    "claim_send_slot",
     "cluster_outlets",
     "current_revision",
     "feed_health",
@@ -67,8 +69,10 @@ __all__ = [
     "insert",
     "make_engine",
     "mark_ops_alerted",
+    "release_destination",
     "ops_alerted",
     "supports_skip_locked",
     "sync_feeds",
+    "take_destination",
     "upgrade",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, or_, select, text, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
 
 from monitor.config import FeedConfig
 from monitor.db.schema import Feed, Sighting, StoryRow
@@ -183,6 +183,53 @@ def record_success(
         if clash is None:
             values["url"] = new_url
     conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """One feed that answered 304 (or the same body again): its row to update in a batch."""
+
+    feed_id: int
+    polled_at: datetime
+    next_poll_at: datetime
+    http_status: int
+
+
+_UNCHANGED = (
+    update(feeds)
+    .where(feeds.c.id == bindparam("u_id"))
+    .values(
+        last_status="not_modified",
+        last_http_status=bindparam("u_http"),
+        last_error=None,
+        error_count=0,
+        failing_since=None,
+        last_polled_at=bindparam("u_at"),
+        last_success_at=bindparam("u_at"),
+        next_poll_at=bindparam("u_next"),
+        lease_owner=None,
+        lease_until=None,
+        backlog_done=True,
+    )
+)
+
+
+def record_unchanged(conn: Connection, outcomes: Sequence[Unchanged]) -> None:
+    """Many 304s (or unchanged bodies) in one statement: what ``record_success`` does for each,
+    validators and body hash left as stored (the caller leaves out feeds with a new URL).
+    """
+    if not outcomes:
+        return
+    conn.execute(
+        _UNCHANGED,
+        [
+            {
+                "u_id": o.feed_id, "u_http": o.http_status,
+                "u_at": o.polled_at, "u_next": o.next_poll_at,
+            }
+            for o in outcomes
+        ],
+    )
 
 
 def record_error(

@@ -1,7 +1,7 @@
 """The database schema: one class a table, with named constraints.
 
 The tables (see DESIGN.md): feeds, clusters, stories, story_bands, sightings,
-matches, deliveries, followups, digests. Alembic revisions under ``alembic/``
+matches, deliveries, delivery_pacing, followups, digests. Alembic revisions under ``alembic/``
 create them; this module is the reference the revisions are checked against
 (``tests/test_migrations.py``).
 """
@@ -199,6 +199,22 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PacingRow(Base):
+    """One destination's sending slot, shared by every worker on the database.
+
+    The worker whose ``owner``/``lease_until`` lease is live is the only one
+    sending to ``destination`` (so its messages go out in order), and it sends
+    no message before ``next_send_at`` (so the per-channel interval holds
+    whichever worker sends). A dead holder's lease lapses.
+    """
+
+    __tablename__ = "delivery_pacing"
+    destination: Mapped[str] = mapped_column(String(300), primary_key=True)
+    next_send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

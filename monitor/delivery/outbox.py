@@ -27,11 +27,13 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 
 from monitor.clock import Clock
 from monitor.db import (
@@ -41,8 +43,11 @@ from monitor.db import (
     MatchRow,
     Sighting,
     StoryRow,
+    claim_send_slot,
     cluster_outlets,
+    release_destination,
     supports_skip_locked,
+    take_destination,
 )
 from monitor.errors import DeliveryError
 from monitor.model import Alert, Rule
@@ -66,7 +71,8 @@ class DeliveryOptions:
     base_backoff: float = 30.0
     max_backoff: float = 3600.0
     max_attempts: int = 0  # 0: transient errors are retried until they succeed
-    channel_interval: float = 1.0  # at most one message a second per channel
+    channel_interval: float = 1.0  # at most one message a second per destination, across all workers
+    storm_limit: int = 0  # alerts per rule and destination per hour, checked again at sending (0: ingest's fold only)
     storm_summary_after: float = 600.0  # folded rows wait this long to be summarized together
     followups: str = "thread"
 
@@ -78,6 +84,7 @@ class DeliverySummary:
     failed: int = 0
     summaries: int = 0
     followups: int = 0
+    folded: int = 0  # held back at sending by the storm guard (concurrent ingests let them through)
     recovered: int = 0  # interrupted sends found already in Slack, recorded without sending again
     errors: list[str] = field(default_factory=list)
 
@@ -105,7 +112,7 @@ class Deliverer:
         self.options = options
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self._last_sent: dict[str | None, float] = {}
+        self._next_send: dict[str, datetime] = {}  # held destinations: when their next message may go
         self._reported_permanent: set[str] = set()
 
     # ---- public -------------------------------------------------------------------------
@@ -120,21 +127,45 @@ class Deliverer:
 
     # ---- alerts -------------------------------------------------------------------------
 
-    def _claim(self, limit: int) -> dict[int, datetime | None]:
-        """Take due rows; maps each id to when an interrupted earlier attempt began (None: a fresh row)."""
+    def _due_destinations(self, now: datetime) -> list[str]:
+        """Destinations with rows to send now (pending and due, or an interrupted send whose lease lapsed)."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(deliveries.c.destination)
+                    .where(_due(now))
+                    .group_by(deliveries.c.destination)
+                    .order_by(func.min(deliveries.c.id))
+                ).scalars()
+            )
+
+    def _claim(self, destination: str, limit: int) -> dict[int, datetime | None]:
+        """Take ``destination``'s due rows, in order; maps each id to when an interrupted attempt began.
+
+        Called while holding the destination's pacing lease, so no other
+        worker claims rows of this destination meanwhile. Rows behind one that
+        waits (a retry backing off, or a send still leased) are left alone:
+        alerts to one destination keep their order.
+        """
         now = self.clock.now()
         with self.engine.begin() as conn:
+            blocker = conn.execute(
+                select(func.min(deliveries.c.id)).where(
+                    deliveries.c.destination == destination,
+                    or_(
+                        and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at > now),
+                        and_(deliveries.c.status == "sending", deliveries.c.lease_until >= now),
+                    ),
+                )
+            ).scalar()
             stmt = (
                 select(deliveries.c.id, deliveries.c.status, deliveries.c.lease_until)
-                .where(
-                    or_(
-                        and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now),
-                        and_(deliveries.c.status == "sending", deliveries.c.lease_until < now),
-                    )
-                )
+                .where(deliveries.c.destination == destination, _due(now))
                 .order_by(deliveries.c.id)
                 .limit(limit)
             )
+            if blocker is not None:
+                stmt = stmt.where(deliveries.c.id < blocker)
             if supports_skip_locked(conn):
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = conn.execute(stmt).all()
@@ -147,36 +178,98 @@ class Deliverer:
         lease = timedelta(seconds=self.options.lease)
         return {r.id: (r.lease_until - lease if r.status == "sending" else None) for r in rows}
 
+    @contextmanager
+    def _holding(self, destination: str) -> Iterator[bool]:
+        """Hold ``destination``'s shared sending slot for the block; yields False when another worker has it."""
+        next_at = take_destination(self.engine, destination, self.owner, self.clock.now(), self.options.lease)
+        if next_at is None:
+            yield False
+            return
+        self._next_send[destination] = next_at
+        try:
+            yield True
+        finally:
+            self._next_send.pop(destination, None)
+            release_destination(self.engine, destination, self.owner)
+
     def _send_alerts(self, limit: int, summary: DeliverySummary) -> None:
-        claimed = self._claim(limit)
-        blocked: dict[str, datetime] = {}  # destination → when its failed row retries
+        budget = limit
+        for destination in self._due_destinations(self.clock.now()):
+            if budget <= 0:
+                break
+            with self._holding(destination) as held:
+                if not held:
+                    continue  # another worker is sending to it: it keeps the order and the pace
+                claimed = self._claim(destination, budget)
+                budget -= len(claimed)
+                self._send_claimed(destination, claimed, summary)
+
+    def _send_claimed(self, destination: str, claimed: dict[int, datetime | None], summary: DeliverySummary) -> None:
+        """Send one destination's claimed rows in order; the first failure holds back the rest."""
+        retry_at: datetime | None = None
+        sent_this_hour: dict[str, int] = {}
         for delivery_id, interrupted_at in claimed.items():
+            if retry_at is not None:
+                self._release(delivery_id, retry_at)
+                continue
             row, alert = self._load_alert(delivery_id)
             if row is None or alert is None:
-                continue
-            if row.destination in blocked:
-                self._release(delivery_id, blocked[row.destination])
                 continue
             if interrupted_at is not None and self._already_posted(row, alert, interrupted_at):
                 summary.recovered += 1
                 continue
-            self._pace(alert.channel)
+            if self._storm_folds(row, sent_this_hour):
+                summary.folded += 1
+                continue
+            if not self._pace(destination):
+                # our hold lapsed and another worker took the destination: leave the rest to it
+                retry_at = self.clock.now()
+                self._release(delivery_id, retry_at)
+                continue
             try:
                 ref = self.notifier.send(alert)
             except DeliveryError as exc:
                 retry_at = self._failed(row, exc, summary)
-                if retry_at is not None:
-                    blocked[row.destination] = retry_at
                 continue
             except Exception as exc:  # noqa: BLE001 - a notifier bug is a transient failure, recorded
                 log.exception("notifier crashed", extra={"delivery": delivery_id})
                 retry_at = self._failed(row, DeliveryError(f"notify: unexpected {type(exc).__name__}"), summary)
-                if retry_at is not None:
-                    blocked[row.destination] = retry_at
                 continue
             self._sent(delivery_id, ref)
+            sent_this_hour[row.rule_id] = sent_this_hour.get(row.rule_id, 0) + 1  # type: ignore[attr-defined]
             summary.sent += 1
             log.info("alert sent", extra={"delivery": delivery_id, "rule": row.rule_id, "story": row.story_id})
+
+    def _storm_folds(self, row: object, sent_this_hour: dict[str, int]) -> bool:
+        """The storm guard across workers: past ``storm_limit`` alerts of a rule sent to this destination
+        in the last hour, fold the row (it joins the rule's summary message) instead of sending it.
+
+        Ingest folds most rows already; this check, made by the one worker holding the
+        destination, catches the few that concurrent ingests on several workers let through.
+        """
+        limit = self.options.storm_limit
+        rule_id: str = row.rule_id  # type: ignore[attr-defined]
+        if limit <= 0:
+            return False
+        if rule_id not in sent_this_hour:
+            with self.engine.connect() as conn:
+                sent_this_hour[rule_id] = conn.execute(
+                    select(func.count()).where(
+                        deliveries.c.rule_id == rule_id,
+                        deliveries.c.destination == row.destination,  # type: ignore[attr-defined]
+                        deliveries.c.status == "sent",
+                        deliveries.c.sent_at > self.clock.now() - timedelta(hours=1),
+                    )
+                ).scalar_one()
+        if sent_this_hour[rule_id] < limit:
+            return False
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == row.id)  # type: ignore[attr-defined]
+                .values(status="folded", lease_owner=None, lease_until=None)
+            )
+        return True
 
     def _already_posted(self, row: object, alert: Alert, interrupted_at: datetime) -> bool:
         """After a crash mid-send: did Slack get the message? If so, record it instead of sending again."""
@@ -199,13 +292,21 @@ class Deliverer:
         )
         return True
 
-    def _pace(self, channel: str | None) -> None:
-        last = self._last_sent.get(channel)
-        if last is not None:
-            wait = self.options.channel_interval - (time.monotonic() - last)
+    def _pace(self, destination: str) -> bool:
+        """Wait for ``destination``'s next slot, then take it; False when this worker no longer holds it.
+
+        The slot is written to the database before the message goes, so the
+        interval holds across workers and across a crash between the two.
+        """
+        next_at = self._next_send.get(destination)
+        if next_at is not None:
+            wait = (next_at - self.clock.now()).total_seconds()
             if wait > 0:
                 self.sleep(wait)
-        self._last_sent[channel] = time.monotonic()
+        now = self.clock.now()
+        interval = self.options.channel_interval
+        self._next_send[destination] = now + timedelta(seconds=interval)
+        return claim_send_slot(self.engine, destination, self.owner, now, interval, self.options.lease)
 
     def _load_alert(self, delivery_id: int) -> tuple[object | None, Alert | None]:
         with self.engine.connect() as conn:
@@ -297,34 +398,41 @@ class Deliverer:
                 .having(func.min(deliveries.c.created_at) <= ripe)
             ).all()
         for g in groups:
-            with self.engine.begin() as conn:
-                stmt = select(deliveries.c.id).where(
-                    deliveries.c.status == "folded", deliveries.c.rule_id == g.rule_id, deliveries.c.destination == g.destination
-                )
-                if supports_skip_locked(conn):
-                    stmt = stmt.with_for_update(skip_locked=True)
-                ids = [r[0] for r in conn.execute(stmt)]
-                if not ids:
-                    continue
-                conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status="summarizing", lease_until=now))
-            rule = self.rules.get(g.rule_id)
-            name = rule.name if rule else g.rule_id
-            text = (
-                f"…and {len(ids)} more matches for rule *{escape_mrkdwn(name)}* "
-                f"(alert storm guard: more than the hourly limit). They are in the daily digest."
+            with self._holding(g.destination) as held:
+                if held:
+                    self._send_storm_summary(g, now, summary)
+
+    def _send_storm_summary(self, g: Any, now: datetime, summary: DeliverySummary) -> None:
+        """One summary message for a rule's folded rows to one destination (held by this worker)."""
+        with self.engine.begin() as conn:
+            stmt = select(deliveries.c.id).where(
+                deliveries.c.status == "folded", deliveries.c.rule_id == g.rule_id, deliveries.c.destination == g.destination
             )
-            try:
-                self._pace(g.channel)
-                self.notifier.send_text(g.channel, text)
-            except DeliveryError as exc:
-                status = "failed" if exc.permanent else "folded"
-                with self.engine.begin() as conn:
-                    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status=status, last_error=str(exc)[:2000]))
-                summary.errors.append(str(exc))
-                continue
+            if supports_skip_locked(conn):
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = [r[0] for r in conn.execute(stmt)]
+            if not ids:
+                return
+            conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status="summarizing", lease_until=now))
+        rule = self.rules.get(g.rule_id)
+        name = rule.name if rule else g.rule_id
+        text = (
+            f"…and {len(ids)} more matches for rule *{escape_mrkdwn(name)}* "
+            f"(alert storm guard: more than the hourly limit). They are in the daily digest."
+        )
+        try:
+            if not self._pace(g.destination):
+                raise DeliveryError("notify: the destination was taken over by another worker; summary postponed")
+            self.notifier.send_text(g.channel, text)
+        except DeliveryError as exc:
+            status = "failed" if exc.permanent else "folded"
             with self.engine.begin() as conn:
-                conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status="summarized", sent_at=now))
-            summary.summaries += 1
+                conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status=status, last_error=str(exc)[:2000]))
+            summary.errors.append(str(exc))
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(status="summarized", sent_at=now))
+        summary.summaries += 1
 
     # ---- follow-ups ---------------------------------------------------------------------
 
@@ -352,6 +460,7 @@ class Deliverer:
             rows = conn.execute(
                 select(
                     followups.c.id, followups.c.delivery_id, followups.c.attempts, deliveries.c.channel, deliveries.c.ts,
+                    deliveries.c.destination,
                     feeds.c.name.label("feed"), stories.c.title, stories.c.url,
                 )
                 .join(deliveries, deliveries.c.id == followups.c.delivery_id)
@@ -365,38 +474,59 @@ class Deliverer:
         for r in rows:
             by_delivery.setdefault(r.delivery_id, []).append(r)
         for delivery_id, group in by_delivery.items():
-            first = group[0]
-            ref = SentRef(channel=first.channel, ts=first.ts)  # type: ignore[attr-defined]
-            try:
-                self._pace(ref.channel)
-                if self.options.followups == "update":
-                    _, alert = self._load_alert(delivery_id)
-                    if alert is not None:
-                        self.notifier.update(ref, alert)
-                else:
-                    sources = ", ".join(dict.fromkeys(escape_mrkdwn(g.feed) for g in group))  # type: ignore[attr-defined]
-                    links = "; ".join(_story_link(g.url, g.title) for g in group)  # type: ignore[attr-defined]
-                    self.notifier.reply(ref, f"Also reported by {sources}: {links}")
-            except DeliveryError as exc:
-                ids_ = [g.id for g in group]  # type: ignore[attr-defined]
-                attempts = first.attempts + 1  # type: ignore[attr-defined]
-                status = "failed" if exc.permanent else "pending"
-                when = now + timedelta(seconds=self._backoff(attempts, exc.retry_after))
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        update(followups)
-                        .where(followups.c.id.in_(ids_))
-                        .values(status=status, attempts=attempts, last_error=str(exc)[:2000], next_attempt_at=when, lease_until=None)
-                    )
-                summary.errors.append(str(exc))
-                continue
+            destination: str = group[0].destination  # type: ignore[attr-defined]
+            with self._holding(destination) as held:
+                if not held:  # another worker is sending there; this group waits for a later run
+                    with self.engine.begin() as conn:
+                        conn.execute(
+                            update(followups).where(followups.c.id.in_([g.id for g in group])).values(lease_until=None)  # type: ignore[attr-defined]
+                        )
+                    continue
+                self._send_followup(delivery_id, group, now, summary)
+
+    def _send_followup(self, delivery_id: int, group: list[Any], now: datetime, summary: DeliverySummary) -> None:
+        """The follow-up for one alert (a threaded reply or an update), its destination held by this worker."""
+        first = group[0]
+        ref = SentRef(channel=first.channel, ts=first.ts)
+        try:
+            if not self._pace(first.destination):
+                raise DeliveryError("notify: the destination was taken over by another worker; follow-up postponed")
+            if self.options.followups == "update":
+                _, alert = self._load_alert(delivery_id)
+                if alert is not None:
+                    self.notifier.update(ref, alert)
+            else:
+                sources = ", ".join(dict.fromkeys(escape_mrkdwn(g.feed) for g in group))  # type: ignore[attr-defined]
+                links = "; ".join(_story_link(g.url, g.title) for g in group)  # type: ignore[attr-defined]
+                self.notifier.reply(ref, f"Also reported by {sources}: {links}")
+        except DeliveryError as exc:
+            ids_ = [g.id for g in group]  # type: ignore[attr-defined]
+            attempts = first.attempts + 1  # type: ignore[attr-defined]
+            status = "failed" if exc.permanent else "pending"
+            when = now + timedelta(seconds=self._backoff(attempts, exc.retry_after))
             with self.engine.begin() as conn:
                 conn.execute(
                     update(followups)
-                    .where(followups.c.id.in_([g.id for g in group]))  # type: ignore[attr-defined]
-                    .values(status="sent", attempts=followups.c.attempts + 1, lease_until=None)
+                    .where(followups.c.id.in_(ids_))
+                    .values(status=status, attempts=attempts, last_error=str(exc)[:2000], next_attempt_at=when, lease_until=None)
                 )
-            summary.followups += len(group)
+            summary.errors.append(str(exc))
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(followups)
+                .where(followups.c.id.in_([g.id for g in group]))  # type: ignore[attr-defined]
+                .values(status="sent", attempts=followups.c.attempts + 1, lease_until=None)
+            )
+        summary.followups += len(group)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Rows to send now: pending and due, or an interrupted send whose lease lapsed."""
+    return or_(
+        and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now),
+        and_(deliveries.c.status == "sending", deliveries.c.lease_until < now),
+    )
 
 
 def _story_link(url: str, title: str) -> str:

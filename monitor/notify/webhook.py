@@ -81,7 +81,7 @@ class WebhookNotifier:
     def __init__(self, client: WebhookClient) -> None:
         self._client = client
         self._secrets = (client.url,)
-        self._where = mask_url(client.url)
+        self._where = mask_url(client.url, webhook=True)
 
     def send(self, alert: Alert) -> SentRef:
         """Post ``alert`` to the webhook's channel (``alert.channel`` cannot apply)."""

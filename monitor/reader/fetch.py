@@ -13,7 +13,9 @@ Limits, all from ``FetchLimits``:
   counted, checked for loops and non-HTTP schemes, and checked by the address
   guard.
 
-One shared ``httpx.AsyncClient`` serves every fetch; a global semaphore caps
+One shared ``httpx.AsyncClient`` serves every fetch, over aiohttp's connection
+handling (``monitor.reader.transport``: the address guard checked at connect
+time, no decompression below the fetcher's own bounded decoder); a global semaphore caps
 fetches in flight and a per-host semaphore keeps one site from taking every
 slot. The deadline starts once a fetch holds its slots, so waiting in line is
 not counted against it.
@@ -32,12 +34,12 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 
-import httpcore
 import httpx
 
 from monitor.clock import Clock, SystemClock
 from monitor.errors import FetchError
-from monitor.reader.netguard import AddressGuard, GuardedNetworkBackend
+from monitor.reader.netguard import AddressGuard
+from monitor.reader.transport import AiohttpTransport
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -102,10 +104,10 @@ class Fetcher:
 
     Pass ``client`` to share an existing ``httpx.AsyncClient`` (it is not closed
     by ``aclose``); then the address guard runs as a check before each hop.
-    Without one, the fetcher builds a client whose connections go through the
-    guard at connect time (no DNS-rebinding window), with a pool sized to
-    ``concurrency``, HTTP/2 off, and no proxy or certificate settings taken
-    from the environment. ``guard`` defaults to ``AddressGuard()`` (link-local
+    Without one, the fetcher builds a client on the aiohttp transport whose
+    connections go through the guard at connect time (no DNS-rebinding
+    window), with a pool sized to ``concurrency``, HTTP/1.1, and no proxy,
+    cookie or certificate settings taken from the environment. ``guard`` defaults to ``AddressGuard()`` (link-local
     addresses refused). ``clock`` turns an HTTP-date ``Retry-After`` into
     seconds. Use one fetcher per event loop.
     """
@@ -281,29 +283,7 @@ class _HostSlot:
     users: int = 0
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool rebuilt on a guarded network backend."""
-
-    def __init__(self, guard: AddressGuard, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, http1=True, http2=False, trust_env=False)
-        # httpx does not expose httpcore's network_backend; rebuild the pool it made.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=GuardedNetworkBackend(guard),
-        )
-
-
 def _build_client(limits: FetchLimits, concurrency: int, guard: AddressGuard) -> httpx.AsyncClient:
-    pool = httpx.Limits(
-        max_connections=concurrency,
-        max_keepalive_connections=concurrency,
-        keepalive_expiry=30.0,
-    )
     timeout = httpx.Timeout(
         connect=limits.connect_timeout,
         read=limits.read_timeout,
@@ -311,7 +291,7 @@ def _build_client(limits: FetchLimits, concurrency: int, guard: AddressGuard) ->
         pool=None,  # the deadline bounds waiting for a connection
     )
     return httpx.AsyncClient(
-        transport=_GuardedTransport(guard, pool),
+        transport=AiohttpTransport(guard, max_connections=concurrency, keepalive_expiry=30.0),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,

@@ -137,7 +137,8 @@ class App:
         return Deliverer(
             engine=self.engine, notifier=self.notifier, rules=self.rules_by_id, clock=self.clock, owner=self.owner,
             options=DeliveryOptions(
-                max_attempts=a.max_attempts, channel_interval=interval, followups=a.followups, lease=a.lease
+                max_attempts=a.max_attempts, channel_interval=interval, followups=a.followups, lease=a.lease,
+                storm_limit=a.storm_limit,
             ),
         )
 

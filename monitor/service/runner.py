@@ -18,21 +18,24 @@ import asyncio
 import fcntl
 import logging
 import os
+import random
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 
-from monitor.errors import ConfigError, MonitorError, Problem
+from monitor.errors import ConfigError, ListenError, MonitorError, Problem
 from monitor.service.app import App
 
 log = logging.getLogger("monitor.service")
+
+E = TypeVar("E", bound="Endpoint")
 
 
 class InstanceLock:
@@ -85,6 +88,40 @@ def rules_signature(folder: Path) -> tuple[tuple[str, float, int], ...]:
         return ()
 
 
+class Endpoint(Protocol):
+    """What the service needs of its HTTP endpoint: start (raising ListenError) and stop."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def start_endpoint(endpoint: E, *, explicit: bool) -> E | None:
+    """Start the operator's endpoint before any work; returns it, or None when running without one.
+
+    Policy for several workers on one host: when the *default* address is
+    already taken (another ``monitor run`` on this machine serves it), log one
+    warning and run without an endpoint: polling and delivery go on. An
+    address the operator named (``MONITOR_HTTP_ADDRESS``) that cannot be
+    bound, and any other bind failure, raises ``ListenError`` and stops the
+    start.
+    """
+    try:
+        await endpoint.start()
+    except ListenError as exc:
+        if explicit or not exc.in_use:
+            raise ListenError(
+                exc.address, f"{exc.reason} (set MONITOR_HTTP_ADDRESS to another host:port, or to off)", in_use=exc.in_use
+            ) from None
+        log.warning(
+            "http: %s is taken (another worker on this host?): running without /healthz and /metrics; "
+            "set MONITOR_HTTP_ADDRESS to give this worker its own address",
+            exc.address,
+        )
+        return None
+    return endpoint
+
+
 class Service:
     """The long-running service: builds the pipeline objects once, schedules the jobs, stops cleanly."""
 
@@ -97,6 +134,7 @@ class Service:
         self._rules_sig = rules_signature(app.settings.rules_dir)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.healthy = False
+        self.ops: Any = None  # the operator's endpoint once started; None when off or the default address was taken
 
     def _job(self, name: str, fn: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -126,10 +164,10 @@ class Service:
         from monitor.web import Metrics, OpsServer, service_health
 
         self.metrics = Metrics(app.engine)
-        self.ops: OpsServer | None = None
+        self.ops = None
         if app.settings.http_address.strip().lower() != "off":
-            self.ops = OpsServer(app.settings.http_address, self.metrics, service_health(lambda: self.healthy, app.engine))
-            await self.ops.start()  # before any work: a bad address or a port in use stops the start here
+            ops = OpsServer(app.settings.http_address, self.metrics, service_health(lambda: self.healthy, app.engine))
+            self.ops = await start_endpoint(ops, explicit=app.settings.http_address_explicit)
         # ---- end of the operator's view ----
         fetcher = app.fetcher()
         poller = app.poller(fetcher)
@@ -158,7 +196,14 @@ class Service:
 
         now = app.clock.now()
         s = self.scheduler
-        s.add_job(self._job("poll", poll), IntervalTrigger(seconds=self.tick), id="poll", max_instances=1, coalesce=True, next_run_time=now)
+        # A random phase, and each tick up to half a tick late at random: several workers do not all look
+        # for due feeds at the same moment, and which of them finds a feed due first changes from tick to
+        # tick, so the work spreads over all of them instead of going to the one whose clock runs ahead.
+        phase = timedelta(seconds=random.uniform(0, self.tick))
+        s.add_job(
+            self._job("poll", poll), IntervalTrigger(seconds=self.tick, start_date=now + phase, jitter=self.tick / 2),
+            id="poll", max_instances=1, coalesce=True, next_run_time=now,
+        )
         s.add_job(
             self._job("deliver", deliver), IntervalTrigger(seconds=self.deliver_every), id="deliver",
             max_instances=1, coalesce=True, next_run_time=now + timedelta(seconds=0.5),

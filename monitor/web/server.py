@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -25,7 +26,7 @@ from http import HTTPStatus
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 
-from monitor.errors import MonitorError
+from monitor.errors import ListenError, MonitorError
 from monitor.web.metrics import Metrics
 
 log = logging.getLogger("monitor.httpd")
@@ -100,16 +101,13 @@ class OpsServer:
         return self._port
 
     async def start(self) -> None:
-        """Bind and listen; raises MonitorError when the address cannot be bound (in use, not local, ...)."""
+        """Bind and listen; raises ListenError when the address cannot be bound (in use, not local, ...)."""
         try:
             self._server = await asyncio.start_server(self._handle, self.host, self._port, limit=MAX_HEAD_BYTES)
         except OSError as exc:
             # asyncio wraps bind errors in a long message; the errno's own text is clearer
             reason = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
-            raise MonitorError(
-                f"http: cannot listen on {self.address}: {reason} "
-                "(set MONITOR_HTTP_ADDRESS to another host:port, or to off)"
-            ) from None
+            raise ListenError(self.address, reason, in_use=exc.errno == errno.EADDRINUSE) from None
         log.info("http: serving /healthz and /metrics on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
