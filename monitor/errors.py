@@ -4,7 +4,8 @@
     ├── ConfigError        a config or rule file is invalid (carries problems)
     ├── FetchError         the network step failed (permanent: retrying won't help)
     ├── ParseError         the body is not a feed
-    └── DeliveryError      a notifier could not deliver (permanent, retry_after)
+    ├── DeliveryError      a notifier could not deliver (permanent, retry_after)
+    └── ListenError        the HTTP server cannot listen on its address (in_use)
 """
 
 from __future__ import annotations
@@ -88,3 +89,18 @@ class DeliveryError(MonitorError):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class ListenError(MonitorError):
+    """http: the HTTP server cannot listen on ``address``.
+
+    ``reason`` is the operating system's words; ``in_use`` says the address is
+    taken (another process listens there), as opposed to not being local, not
+    resolving, or not being allowed.
+    """
+
+    def __init__(self, address: str, reason: str, *, in_use: bool) -> None:
+        self.address = address
+        self.reason = reason
+        self.in_use = in_use
+        super().__init__(f"http: cannot listen on {address}: {reason}")

@@ -122,13 +122,16 @@ class Service:
         report = app.sync()
         if report.added or report.updated or report.disabled:
             log.info("feeds synced: %d added, %d updated, %d disabled", len(report.added), len(report.updated), len(report.disabled))
-        # ---- operator's view: /healthz and /metrics (MONITOR_HTTP_ADDRESS; "off" disables) ----
-        from monitor.web import Metrics, OpsServer, service_health
+        # ---- operator's view and console: /healthz, /metrics, pages (MONITOR_HTTP_ADDRESS; "off" disables) ----
+        from monitor.web import Console, Metrics, OpsServer, service_health
 
         self.metrics = Metrics(app.engine)
         self.ops: OpsServer | None = None
         if app.settings.http_address.strip().lower() != "off":
-            self.ops = OpsServer(app.settings.http_address, self.metrics, service_health(lambda: self.healthy, app.engine))
+            console = Console(app.engine, lambda: app.rules, app.clock, app.config.ops, app.settings.web_token)
+            self.ops = OpsServer(
+                app.settings.http_address, self.metrics, service_health(lambda: self.healthy, app.engine), console
+            )
             await self.ops.start()  # before any work: a bad address or a port in use stops the start here
         # ---- end of the operator's view ----
         fetcher = app.fetcher()
