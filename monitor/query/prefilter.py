@@ -11,9 +11,9 @@ may only ever admit *more* stories than the query matches, never fewer, so:
   (the index cannot vouch for it), and so does a clause under ``field:(...)``
   for such a field (it requires nothing of the index: it is dropped);
 - a clause is kept only when every word of it is one an index tokenizer sees
-  the same way the rule engine does: letters and digits only, four or more of
-  them (short words are often dotted acronyms, ``U.S.`` folds to ``us`` while
-  an index splits it into ``u`` and ``s``);
+  the same way the rule engine does: letters and digits only, and four or
+  more of them unless one is a digit (short words of letters are often dotted
+  acronyms: ``U.S.`` folds to ``us`` while an index splits it into ``u`` and ``s``);
 - None when no clause is left: the query must be evaluated story by story.
 """
 
@@ -27,7 +27,7 @@ from monitor.query.presearch import Anchor, requirements
 
 __all__ = ["index_clauses"]
 
-_INDEXABLE = re.compile(r"[^\W_]{4,}")
+_INDEXABLE = re.compile(r"[^\W_]{4,}|[^\W_]*\d[^\W_]*")
 MAX_CLAUSES = 8
 MAX_WORDS = 32
 

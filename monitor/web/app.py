@@ -251,7 +251,7 @@ def build_app(metrics: Metrics, health: HealthCheck, console: Console | None = N
     async def search_view(request: Request, as_json: bool) -> Response:
         q = request.query_params.get("q", "")[:2000]
         before_text = request.query_params.get("before", "")
-        before = int(before_text) if before_text.isdigit() else None
+        before = min(int(before_text), 2**31 - 1) if before_text.isdigit() else None  # ids are 32-bit on PostgreSQL
         if not q.strip():
             data: dict[str, Any] = {"query": q, "results": [], "error": None, "error_column": None, "method": "",
                                     "examined": 0, "next": None, "words": []}

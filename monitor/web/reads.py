@@ -50,7 +50,7 @@ class Cursor:
             return None
         at, sep, ident = value.partition("_")
         try:
-            return cls(datetime.fromtimestamp(float(at), timezone.utc), int(ident)) if sep else None
+            return cls(datetime.fromtimestamp(float(at), timezone.utc), min(int(ident), 2**31 - 1)) if sep else None
         except (ValueError, OverflowError, OSError):
             return None
 

@@ -81,7 +81,7 @@ def _tsquery(clauses: Sequence[frozenset[tuple[str, bool]]]) -> str:
 
 def _candidates(conn: Connection, clauses: Sequence[frozenset[tuple[str, bool]]], before: int | None, limit: int) -> list[Any]:
     """Up to ``limit`` stories below id ``before`` that the index says hold every clause, newest first."""
-    below = before if before is not None else 2**62
+    below = before if before is not None else 2**62  # SQLite's rowids are 64-bit
     if conn.dialect.name == "sqlite":
         ids = [r[0] for r in conn.execute(
             text("SELECT rowid FROM stories_fts WHERE stories_fts MATCH :q AND rowid < :b ORDER BY rowid DESC LIMIT :n"),
@@ -94,10 +94,11 @@ def _candidates(conn: Connection, clauses: Sequence[frozenset[tuple[str, bool]]]
     stmt = (
         select(*_COLUMNS)
         .where(text(f"{PG_TSVECTOR} @@ to_tsquery('simple', :q)").bindparams(q=_tsquery(clauses)))
-        .where(stories.c.id < below)
         .order_by(stories.c.id.desc())
         .limit(limit)
     )
+    if before is not None:
+        stmt = stmt.where(stories.c.id < before)
     return list(conn.execute(stmt))
 
 
@@ -114,6 +115,16 @@ def _story(row: Any) -> Story:
                  published=published, source=row.source or "", language=row.language)
 
 
+def _narrowest(clauses: list[frozenset[tuple[str, bool]]] | None) -> list[frozenset[tuple[str, bool]]] | None:
+    """The clauses worth asking the index: up to three without prefixes (rarest first), else the
+    rarest one. A prefix expands to every indexed word it starts, which costs more than it narrows;
+    the matcher checks the clauses left out."""
+    if not clauses:
+        return None
+    plain = [c for c in clauses if not any(prefix for _, prefix in c)]
+    return plain[:3] if plain else clauses[:1]
+
+
 def compile_search(query: str) -> RuleSet:
     """The query as a one-rule RuleSet over ``SEARCH_FIELDS``; raises ``QuerySyntaxError``."""
     rule = Rule(id="search", name="search", query=query, fields=SEARCH_FIELDS)
@@ -126,7 +137,7 @@ def compile_search(query: str) -> RuleSet:
 
 def search(
     conn: Connection, query: str, *, before: int | None = None, limit: int = 50,
-    candidate_limit: int = 2000, scan_limit: int = 5000, batch: int = 250,
+    candidate_limit: int = 1500, scan_limit: int = 1500, batch: int = 250,
 ) -> SearchPage:
     """Stories matching ``query`` below id ``before``, newest first, at most ``limit``. Never raises
     for a bad query: the page carries the error and its column."""
@@ -139,7 +150,7 @@ def search(
         page.error_column = located.offset + 1
         return page
     tree = ruleset.rules[0].tree
-    clauses = index_clauses(tree, SEARCH_FIELDS, SEARCH_FIELDS)
+    clauses = _narrowest(index_clauses(tree, SEARCH_FIELDS, SEARCH_FIELDS))
     page.method = "index" if clauses else "scan"
     page.words = [sorted(w + ("*" if p else "") for w, p in c) for c in clauses or []]
     budget = candidate_limit if clauses else scan_limit
