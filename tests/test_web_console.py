@@ -12,6 +12,7 @@ import pytest
 from consoledb import HOSTILE_ERROR, SEED_TITLE, Filled, fill
 from starlette.testclient import TestClient
 
+from monitor.config import OpsConfig
 from monitor.db import make_engine
 from monitor.query import load_rules
 from monitor.web import Console, Metrics, build_app
@@ -30,11 +31,14 @@ async def healthy() -> tuple[bool, str]:
     return True, "ok"
 
 
-def client_for(filled: Filled, *, token: str | None = None, exposed: bool = False) -> Iterator[TestClient]:
+def client_for(
+    filled: Filled, *, token: str | None = None, exposed: bool = False, ops: OpsConfig | None = None
+) -> Iterator[TestClient]:
     engine = make_engine(filled.db_url)
     rules, problems = load_rules(filled.workdir / "rules")
     assert not problems
-    app = build_app(Metrics(engine), healthy, Console(engine, lambda: rules, token=token), exposed=exposed)
+    console = Console(engine, lambda: rules, token=token, ops=ops or OpsConfig())
+    app = build_app(Metrics(engine), healthy, console, exposed=exposed)
     with TestClient(app, base_url="http://127.0.0.1:8787") as client:
         yield client
     engine.dispose()
@@ -131,7 +135,7 @@ def test_the_story_page_shows_outlets_sightings_rules_and_why(client, filled):
 
 def test_feeds_lists_the_failing_feed_first_and_marked(client):
     html = client.get("/feeds").text
-    names = re.findall(r"<td><strong>([^<]+)</strong>", html)
+    names = re.findall(r"<td class=\"name\"><strong>([^<]+)</strong>", html)
     assert names[0] == "Broken" and set(names) == {"Broken", "Geoplotics", "Wire", "Totally Legit News", "Valley Weather"}
     first_row = html[html.index("<tbody>"): html.index("</tr>", html.index("<tbody>"))]
     assert 'class="erroring' in first_row and "500" in first_row
@@ -139,6 +143,15 @@ def test_feeds_lists_the_failing_feed_first_and_marked(client):
     assert feeds[0]["name"] == "Broken" and feeds[0]["error_count"] >= 1
     assert {"name", "url", "last_status", "last_error", "error_count", "next_poll_at", "last_success_at", "entries",
             "stories"} <= set(feeds[0])
+
+
+def test_a_feed_failing_longer_than_the_ops_threshold_is_flagged_failing_and_comes_first(filled):
+    for client in client_for(filled, ops=OpsConfig(failing_after=0)):
+        feeds = client.get("/feeds.json").json()["feeds"]
+        assert (feeds[0]["name"], feeds[0]["flag"]) == ("Broken", "failing")
+        assert [f["flag"] for f in feeds[1:]] == [None] * 4
+        html = client.get("/feeds").text
+        assert '<tr class="flag-failing">' in html and "1 failing" in html
 
 
 def test_rules_shows_each_query_and_a_30_day_chart(client):

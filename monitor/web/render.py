@@ -80,21 +80,28 @@ def when_iso(value: str | None) -> Markup:
     return when(datetime.fromisoformat(value) if value else None)
 
 
-def bars(per_day: Sequence[int], days: Sequence[str] = (), *, width: int = 240, height: int = 36) -> Markup:
-    """Matches per day as an SVG bar chart (one bar a day, oldest left), with a title per bar."""
+def bars(per_day: Sequence[int], days: Sequence[str] = (), *, width: int = 300, height: int = 56) -> Markup:
+    """Matches per day as an SVG bar chart (one bar a day, oldest left), a title per bar, the first
+    and last day and the peak written on it."""
     n = max(1, len(per_day))
-    top = max(per_day, default=0) or 1
-    step = width / n
+    peak = max(per_day, default=0)
+    top = peak or 1
+    left, right, chart_h = 4, 4, height - 16  # room for the day labels under the bars
+    step = (width - left - right) / n
     out = [f'<svg class="bars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-           f'aria-label="matches per day, last {n} days, peak {max(per_day, default=0)}">']
-    out.append(f'<line x1="0" y1="{height - 0.5}" x2="{width}" y2="{height - 0.5}" class="axis"/>')
+           f'aria-label="matches per day, last {n} days, peak {peak}">']
+    out.append(f'<line x1="{left}" y1="{chart_h + 0.5}" x2="{width - right}" y2="{chart_h + 0.5}" class="axis"/>')
     for i, count in enumerate(per_day):
-        h = 0 if count == 0 else max(1.5, (height - 2) * count / top)
+        h = 0 if count == 0 else max(2.0, (chart_h - 12) * count / top)
         label = f"{days[i]}: {count}" if i < len(days) else str(count)
         out.append(
-            f'<rect x="{i * step + 0.5:.1f}" y="{height - 1 - h:.1f}" width="{max(1.0, step - 1):.1f}" height="{h:.1f}">'
+            f'<rect x="{left + i * step + 0.5:.1f}" y="{chart_h - h:.1f}" width="{max(1.0, step - 1.5):.1f}" height="{h:.1f}">'
             f"<title>{escape(label)}</title></rect>"
         )
+    if days:
+        out.append(f'<text x="{left}" y="{height - 3}">{escape(days[0][5:])}</text>')
+        out.append(f'<text x="{width - right}" y="{height - 3}" text-anchor="end">{escape(days[-1][5:])}</text>')
+    out.append(f'<text x="{left + 2}" y="10">peak {peak}/day</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
