@@ -290,7 +290,7 @@ def test_the_running_service_serves_health_and_counts_its_polls_in_metrics(tmp_p
         app = build_app(settings, notifier=ConsoleNotifier(io.StringIO()))
         service = Service(app, tick=0.2, deliver_every=0.2)
 
-        async def scenario() -> tuple[httpx.Response, str]:
+        async def scenario() -> tuple[httpx.Response, str, list[httpx.Response]]:
             run = asyncio.create_task(service.run())
             try:
                 while getattr(service, "ops", None) is None or not service.healthy:  # bounded by the test timeout
@@ -299,14 +299,18 @@ def test_the_running_service_serves_health_and_counts_its_polls_in_metrics(tmp_p
                 while True:
                     text = (await get(service.ops, "/metrics")).text
                     if 'monitor_polls_total{outcome="ok"} 1.0' in text:
-                        return health, text
+                        pages = [await get(service.ops, p) for p in ("/", "/feeds", "/search?q=Syria+NEAR5+Russia")]
+                        return health, text, pages
                     await asyncio.sleep(0.05)
             finally:
                 service.stop()
                 await run
 
-        health, text = asyncio.run(asyncio.wait_for(scenario(), 30))
+        health, text, pages = asyncio.run(asyncio.wait_for(scenario(), 30))
     assert (health.status_code, health.text) == (200, "ok\n")
+    assert [p.status_code for p in pages] == [200, 200, 200]  # the console, served by the same server
+    assert "BBC" in pages[1].text and "cannot be read" in pages[2].text
+    assert all("script-src 'self'" in p.headers["content-security-policy"] for p in pages)
     values = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
     assert values["monitor_fetch_seconds_count"] == 1
     assert values["monitor_stories_total"] > 0
