@@ -173,10 +173,17 @@ def main() -> None:
     p.add_argument("--dbs", default="sqlite,postgresql")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--pg", default=PG_DEFAULT)
+    p.add_argument("--measure", metavar="URL", help="only measure a store this script built before (its URL)")
+    p.add_argument("--keep", action="store_true", help="keep the stores (their URLs are printed) for --measure")
     args = p.parse_args()
+    if args.measure:
+        kind = "postgresql" if args.measure.startswith("postgresql") else "sqlite"
+        print_table(args, {kind: measure(args.measure, args.stories, args.rounds)}, {})
+        return
     results: dict[str, list[tuple[str, float, float]]] = {}
     builds: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = tempfile.mkdtemp(prefix="bench-web-") if args.keep else scratch
         for kind in args.dbs.split(","):
             db = Database(kind, Path(tmp), args.pg if kind == "postgresql" else None)
             try:
@@ -184,8 +191,18 @@ def main() -> None:
                 builds[kind] = build(db.url, args.stories)
                 print(f"  built: {builds[kind]}", file=sys.stderr, flush=True)
                 results[kind] = measure(db.url, args.stories, args.rounds)
+                print_table(args, {kind: results[kind]}, {kind: builds[kind]})  # each engine as soon as it is done
             finally:
-                db.drop()
+                if args.keep:
+                    print(f"  kept: {db.url}", file=sys.stderr, flush=True)
+                else:
+                    db.drop()
+    if len(results) > 1:
+        print_table(args, results, builds)
+
+
+def print_table(args: argparse.Namespace, results: dict[str, list[tuple[str, float, float]]],
+                builds: dict[str, dict[str, float]]) -> None:
     kinds = list(results)
     print(f"\nConsole pages at {args.stories:,} stored stories ({args.stories // 20:,} alerts), ms; "
           f"first request / median of the next {args.rounds - 1}; target < 200 ms a page\n")
@@ -200,6 +217,7 @@ def main() -> None:
     for k, b in builds.items():
         print(f"{k}: bulk load {b['load_s']:.0f} s, matches/deliveries/feeds {b['extras_s']:.0f} s, "
               f"full-text index built in {b['fts_s']:.0f} s")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -343,3 +343,43 @@ def test_the_console_and_its_search_on_postgresql(pg_url, tmp_path):
         assert data["method"] == "index" and {r["title"] for r in data["results"]} == {SEED_TITLE}
         assert len(client.get("/search.json", params={"q": "frost AND valley"}).json()["results"]) == 20
         assert SEED_TITLE in client.get("/").text
+
+
+# ---- feed counts ------------------------------------------------------------------------------
+
+
+def test_feed_counts_are_served_from_memory_and_recounted_in_the_background_when_stale(engine):
+    import time as _time
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from monitor.db import Feed, Sighting, StoryRow
+    from monitor.web.counts import FeedCounts
+
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(insert(Feed.__table__).values(id=1, name="A", url="https://a.test/", config_url="https://a.test/",
+                                                   enabled=True, interval=60.0, tags=[], next_poll_at=now, error_count=0,
+                                                   backlog_done=True, created_at=now))
+
+    def add(n: int) -> None:
+        with engine.begin() as conn:
+            sid = conn.execute(insert(StoryRow.__table__).values(
+                url_key=f"https://a.test/{n}", url=f"https://a.test/{n}", title="t", summary="s", source="A",
+                published_at=now, first_seen_at=now, feed_id=1, backlog=False).returning(StoryRow.id)).scalar_one()
+            conn.execute(insert(Sighting.__table__).values(feed_id=1, entry_key=str(n), story_id=sid, seen_at=now))
+
+    clock = [0.0]
+    counts = FeedCounts(engine, ttl=10, monotonic=lambda: clock[0])
+    add(1)
+    assert counts.get() == {"A": (1, 1)}
+    add(2)
+    assert counts.get() == {"A": (1, 1)}  # fresh enough: from memory
+    clock[0] = 11
+    assert counts.get() == {"A": (1, 1)}  # stale: the old counts at once, a recount started
+    for _ in range(200):
+        if counts.get() == {"A": (2, 2)}:
+            break
+        _time.sleep(0.02)
+    assert counts.get() == {"A": (2, 2)}

@@ -97,6 +97,7 @@ class Service:
         self._rules_sig = rules_signature(app.settings.rules_dir)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.healthy = False
+        self._warm: asyncio.Task[object] | None = None
 
     def _job(self, name: str, fn: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -133,6 +134,8 @@ class Service:
                 app.settings.http_address, self.metrics, service_health(lambda: self.healthy, app.engine), console
             )
             await self.ops.start()  # before any work: a bad address or a port in use stops the start here
+            assert console.counts is not None
+            self._warm = asyncio.create_task(asyncio.to_thread(console.counts.refresh))  # /feeds' counts, off the loop
         # ---- end of the operator's view ----
         fetcher = app.fetcher()
         poller = app.poller(fetcher)
@@ -205,6 +208,8 @@ class Service:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
             await fetcher.aclose()
             poller.close()
+            if self._warm is not None:
+                await asyncio.gather(self._warm, return_exceptions=True)
             if self.ops is not None:
                 await self.ops.stop()
             log.info("service stopped")

@@ -48,6 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from monitor.clock import Clock, SystemClock
 from monitor.config import OpsConfig
 from monitor.model import Rule
+from monitor.web.counts import FeedCounts
 from monitor.web.metrics import Metrics
 from monitor.web.reads import Cursor, alerts_page, feeds_page, rules_page, story_page
 from monitor.web.render import environment, to_json
@@ -86,6 +87,11 @@ class Console:
     clock: Clock = field(default_factory=SystemClock)
     ops: OpsConfig = field(default_factory=OpsConfig)
     token: str | None = field(default=None, repr=False)
+    counts: FeedCounts | None = field(default=None, repr=False)  # built from ``engine`` when not given
+
+    def __post_init__(self) -> None:
+        if self.counts is None:
+            self.counts = FeedCounts(self.engine)
 
 
 def session_value(token: str) -> str:
@@ -240,7 +246,9 @@ def build_app(metrics: Metrics, health: HealthCheck, console: Console | None = N
 
     async def feeds_view(request: Request, as_json: bool) -> Response:
         assert console is not None
-        data = await read(feeds_page, console.clock.now(), console.ops)
+        assert console.counts is not None
+        counts = await run_in_threadpool(console.counts.get)
+        data = await read(feeds_page, console.clock.now(), console.ops, counts, console.counts.counted_at)
         return answer(request, as_json, "feeds.html.j2", data, page="feeds")
 
     async def rules_view(request: Request, as_json: bool) -> Response:

@@ -10,7 +10,7 @@ for the ``.json`` twins alike. Synchronous: the ASGI app runs them in a thread.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -182,12 +182,19 @@ def story_page(conn: Connection, story_id: int, rules: Mapping[str, Rule]) -> di
     }
 
 
-def feeds_page(conn: Connection, now: datetime, ops: OpsConfig) -> dict[str, Any]:
+def feeds_page(
+    conn: Connection, now: datetime, ops: OpsConfig, counts: Mapping[str, tuple[int, int]] | None = None,
+    counted_at: datetime | None = None,
+) -> dict[str, Any]:
     """Every feed's health (``monitor feeds --json`` fields plus ``flag``): failing first, then stale,
-    then erroring, then the rest, each group by name."""
+    then erroring, then the rest, each group by name. ``counts`` (entries, stories by feed name, as
+    ``FeedCounts`` keeps them) saves counting every sighting; without it they are counted here."""
     rank = {"failing": 0, "stale": 1}
     rows = []
-    for h in feed_health(conn):
+    found = feed_health(conn, counts=counts is None)
+    for h in found:
+        if counts is not None:
+            h = replace(h, entries=counts.get(h.name, (0, 0))[0], stories=counts.get(h.name, (0, 0))[1])
         item = feed_json(h, now, ops)
         flag = health_flag(h, now, ops)
         item["flag"] = flag
@@ -196,7 +203,8 @@ def feeds_page(conn: Connection, now: datetime, ops: OpsConfig) -> dict[str, Any
     rows.sort(key=lambda x: x[0])
     items = [item for _, item in rows]
     return {"feeds": items, "failing": sum(1 for i in items if i["flag"] == "failing"),
-            "stale": sum(1 for i in items if i["flag"] == "stale"), "now": now}
+            "stale": sum(1 for i in items if i["flag"] == "stale"), "now": now,
+            "counted_at": counted_at if counts is not None else now}
 
 
 def rules_page(conn: Connection, rules: Sequence[Rule], now: datetime, *, days: int = 30) -> dict[str, Any]:
@@ -214,15 +222,12 @@ def rules_page(conn: Connection, rules: Sequence[Rule], now: datetime, *, days: 
     ):
         d = r.day if isinstance(r.day, date) else date.fromisoformat(str(r.day))
         counts.setdefault(r.rule_id, {})[d] = int(r.n)
-    ids = [r.id for r in rules]
     last: dict[str, datetime] = {}
-    if ids:
-        for r in conn.execute(
-            select(matches.c.rule_id, func.max(matches.c.matched_at).label("last"))
-            .where(matches.c.rule_id.in_(bindparam("ids", ids, expanding=True)))
-            .group_by(matches.c.rule_id)
-        ):
-            last[r.rule_id] = _utc(r.last)
+    newest = select(func.max(matches.c.matched_at)).where(matches.c.rule_id == bindparam("rule"))
+    for rule in rules:  # one probe of (rule_id, matched_at) each; a GROUP BY would read every match
+        found = conn.execute(newest, {"rule": rule.id}).scalar()
+        if found is not None:
+            last[rule.id] = _utc(found)
     span = [first + timedelta(days=i) for i in range(days)]
     items = []
     for rule in rules:
