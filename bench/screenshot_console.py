@@ -64,7 +64,7 @@ def main() -> None:
                 docs = ROOT / "docs"
                 docs.mkdir(exist_ok=True)
                 for path, target, viewport in (
-                    ("/", docs / "console-alerts.png", {"width": 1100, "height": 760}),
+                    ("/", docs / "console-alerts.png", {"width": 1100, "height": 1120}),
                     (pages["story"], docs / "console-story-phone.png", {"width": 390, "height": 800}),
                 ):
                     context = browser.new_context(viewport=viewport, timezone_id="Europe/Berlin", locale="en-GB")
