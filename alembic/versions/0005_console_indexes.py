@@ -9,7 +9,10 @@ Revises: 0001
   deliveries.match_id: the delivery status of each alert on /;
 - full-text search for /search, over title and summary: on SQLite an FTS5
   external-content table ``stories_fts`` kept in step by triggers; on
-  PostgreSQL a GIN index over ``to_tsvector('simple', title || ' ' || summary)``.
+  PostgreSQL a stored generated column ``stories.search_tsv``
+  (``to_tsvector('simple', title || ' ' || summary)``) with a GIN index. Stored,
+  not an expression index: a search for a common word walks the newest stories
+  and tests each one's vector, which must not mean re-parsing its text.
   Neither is a model in ``monitor/db/schema.py`` (an engine feature, not a
   table of ours); ``monitor.web.search`` is their only reader.
 """
@@ -21,7 +24,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-#: the expression the PostgreSQL index is built on; monitor.web.search uses the same text
+#: the expression of PostgreSQL's generated column ``stories.search_tsv``
 PG_TSVECTOR = "to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || coalesce(summary, ''))"
 
 _SQLITE_FTS = [
@@ -52,7 +55,8 @@ def upgrade() -> None:
         for statement in _SQLITE_FTS:
             op.execute(statement)
     elif dialect == "postgresql":
-        op.execute(f"CREATE INDEX IF NOT EXISTS ix_stories_fts ON stories USING gin ({PG_TSVECTOR})")
+        op.execute(f"ALTER TABLE stories ADD COLUMN IF NOT EXISTS search_tsv tsvector GENERATED ALWAYS AS ({PG_TSVECTOR}) STORED")
+        op.execute("CREATE INDEX IF NOT EXISTS ix_stories_fts ON stories USING gin (search_tsv)")
 
 
 def downgrade() -> None:
@@ -63,6 +67,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS stories_fts")
     elif dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_stories_fts")
+        op.execute("ALTER TABLE stories DROP COLUMN IF EXISTS search_tsv")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_match_id"))
     with op.batch_alter_table("matches", schema=None) as batch_op:

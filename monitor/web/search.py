@@ -10,8 +10,10 @@ title and summary.
 
 - SQLite: the FTS5 table ``stories_fts`` (revision 0005), ``MATCH`` on an
   expression such as ``"pentagon" AND "syria"*``, walked by rowid downwards;
-- PostgreSQL: the GIN index over ``to_tsvector('simple', title || ' ' || summary)``,
-  asked with ``to_tsquery('simple', 'pentagon & syria:*')``.
+- PostgreSQL: the stored column ``search_tsv`` (``to_tsvector('simple', title
+  || ' ' || summary)``) and its GIN index, asked with
+  ``to_tsquery('simple', 'pentagon & syria:*')``; the planner walks the GIN
+  index for a rare word and the newest stories for a common one.
 
 A query the index cannot narrow (``NOT x``, only short words, ``url:(...)``)
 is matched story by story, newest first, at most ``scan_limit`` stories per
@@ -42,7 +44,6 @@ __all__ = ["SEARCH_FIELDS", "SearchPage", "search"]
 
 #: the fields /search matches, and the fields the full-text index holds
 SEARCH_FIELDS = ("title", "summary")
-PG_TSVECTOR = "to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || coalesce(summary, ''))"
 
 stories = StoryRow.__table__
 _COLUMNS = (stories.c.id, stories.c.title, stories.c.summary, stories.c.url, stories.c.source,
@@ -93,7 +94,7 @@ def _candidates(conn: Connection, clauses: Sequence[frozenset[tuple[str, bool]]]
         return [rows[i] for i in ids if i in rows]
     stmt = (
         select(*_COLUMNS)
-        .where(text(f"{PG_TSVECTOR} @@ to_tsquery('simple', :q)").bindparams(q=_tsquery(clauses)))
+        .where(text("search_tsv @@ to_tsquery('simple', :q)").bindparams(q=_tsquery(clauses)))
         .order_by(stories.c.id.desc())
         .limit(limit)
     )
