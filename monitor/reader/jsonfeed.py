@@ -84,8 +84,13 @@ def _entry(item: dict[str, Any], base: str, feed_language: str | None, feed_auth
         updated=_date(item.get("date_modified")),
         author=_authors(item) or feed_authors,
         language=_language(item.get("language")) or feed_language,
-        tags=tuple(t.strip() for t in item.get("tags") or () if isinstance(t, str) and t.strip()),
+        tags=tuple(t.strip() for t in _list(item.get("tags")) if isinstance(t, str) and t.strip()),
     )
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else empty (``"tags": 1`` is ignored, not a crash)."""
+    return value if isinstance(value, list) else []
 
 
 def _string(value: Any) -> str | None:
