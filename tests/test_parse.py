@@ -254,6 +254,11 @@ def test_it_reads_json_feed_1_0_leniently() -> None:
     assert entries[4].tags == ("Aleppo",)
 
 
+def test_json_feed_tags_that_are_not_an_array_are_ignored() -> None:
+    body = b'{"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": [{"id": "1", "title": "t", "tags": 1}]}'
+    assert parse_feed(body, url="http://127.0.0.1/x", headers={}).entries[0].tags == ()
+
+
 def test_an_entity_bomb_is_never_expanded() -> None:
     feed = parse_file("billion_laughs.xml")
     for entry in feed.entries:

@@ -20,6 +20,7 @@ _SECRET_VARS = (
     "MONITOR_SLACK_WEBHOOK_URL",
     "MONITOR_SMTP_PASSWORD",
     "MONITOR_DATABASE_URL",
+    "MONITOR_WEB_TOKEN",
 )
 
 
@@ -52,6 +53,7 @@ class Settings:
     # start; the default address taken (another worker on this host has it) is only a warning
     http_address_explicit: bool = False
     worker_id: str = ""
+    web_token: str | None = field(default=None, repr=False)  # MONITOR_WEB_TOKEN: the console's password
 
     @classmethod
     def from_env(
@@ -120,11 +122,12 @@ class Settings:
             http_address=get("MONITOR_HTTP_ADDRESS") or DEFAULT_HTTP_ADDRESS,
             http_address_explicit=get("MONITOR_HTTP_ADDRESS") is not None,
             worker_id=get("MONITOR_WORKER_ID") or "",
+            web_token=get("MONITOR_WEB_TOKEN"),
         )
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or output (empty ones left out)."""
-        out = [self.slack_bot_token, self.slack_webhook_url, self.smtp.password]
+        out = [self.slack_bot_token, self.slack_webhook_url, self.smtp.password, self.web_token]
         # the password inside a database URL, if any
         from sqlalchemy.engine import make_url
 

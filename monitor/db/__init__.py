@@ -7,6 +7,7 @@ from monitor.db.engine import make_engine
 from monitor.db.feeds import (
     FeedState,
     SyncReport,
+    feed_counts,
     feed_health,
     mark_ops_alerted,
     ops_alerted,
@@ -60,6 +61,7 @@ __all__ = [
     "claim_send_slot",
     "cluster_outlets",
     "current_revision",
+    "feed_counts",
     "feed_health",
     "feed_json",
     "feed_table",

@@ -1,7 +1,9 @@
 """The database schema: one class a table, with named constraints.
 
 The tables (see DESIGN.md): feeds, clusters, stories, story_bands, sightings,
-matches, deliveries, delivery_pacing, followups, digests. Alembic revisions under ``alembic/``
+matches, deliveries, delivery_pacing, followups, digests. The console's full-text index
+(``stories_fts`` on SQLite, a GIN expression index on PostgreSQL) is created by
+revision 0005 and is no model here. Alembic revisions under ``alembic/``
 create them; this module is the reference the revisions are checked against
 (``tests/test_migrations.py``).
 """
@@ -120,7 +122,7 @@ class StoryRow(Base):
     author: Mapped[str | None] = mapped_column(String(300))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), index=True)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"), index=True)
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     backlog: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -162,11 +164,14 @@ class MatchRow(Base):
     """A rule matched a story cluster (the first matching story is kept)."""
 
     __tablename__ = "matches"
-    __table_args__ = (UniqueConstraint("rule_id", "cluster_id"),)
+    __table_args__ = (
+        UniqueConstraint("rule_id", "cluster_id"),
+        Index("ix_matches_rule_matched", "rule_id", "matched_at"),  # the console's per-rule lists and counts
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(200))
-    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"))
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"), index=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
     terms: Mapped[list[str]] = mapped_column(JSON, default=list)
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
@@ -188,7 +193,7 @@ class DeliveryRow(Base):
     rule_id: Mapped[str] = mapped_column(String(200))
     cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"))
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
-    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), index=True)
     destination: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

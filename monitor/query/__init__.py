@@ -8,6 +8,7 @@ Public surface::
     build_ruleset(rules) -> (RuleSet, problems) # lenient: skips broken rules
     match(story, ruleset) -> list[RuleMatch]    # pure; also RuleSet.match(story)
     parse_query(text) -> Node                   # raises QuerySyntaxError
+    index_clauses(tree, fields, indexed)        # words a full-text index must find
 
 The query language is described in ``monitor.query.parser`` and, for rule
 authors, in ``rules/README.md``.
@@ -23,8 +24,9 @@ from monitor.query.engine import (
 from monitor.query.errors import QuerySyntaxError
 from monitor.query.loader import load_rule, load_rules
 from monitor.query.parser import parse_query
+from monitor.query.prefilter import index_clauses
 
 __all__ = [
-    "CompiledRule", "QuerySyntaxError", "RuleSet", "build_ruleset", "compile_rules",
+    "CompiledRule", "QuerySyntaxError", "RuleSet", "build_ruleset", "compile_rules", "index_clauses",
     "load_rule", "load_rules", "match", "parse_query",
 ]

@@ -88,6 +88,11 @@ def _entry(item: dict[str, Any], base: str, feed_language: str | None, feed_auth
     )
 
 
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else empty (``"tags": 1`` is ignored, not a crash)."""
+    return value if isinstance(value, list) else []
+
+
 def _string(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 

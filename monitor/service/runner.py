@@ -135,6 +135,7 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.healthy = False
         self.ops: Any = None  # the operator's endpoint once started; None when off or the default address was taken
+        self._warm: asyncio.Task[object] | None = None
 
     def _job(self, name: str, fn: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -160,14 +161,21 @@ class Service:
         report = app.sync()
         if report.added or report.updated or report.disabled:
             log.info("feeds synced: %d added, %d updated, %d disabled", len(report.added), len(report.updated), len(report.disabled))
-        # ---- operator's view: /healthz and /metrics (MONITOR_HTTP_ADDRESS; "off" disables) ----
-        from monitor.web import Metrics, OpsServer, service_health
+        # ---- operator's view and console: /healthz, /metrics, pages (MONITOR_HTTP_ADDRESS; "off" disables) ----
+        from monitor.web import Console, Metrics, OpsServer, service_health
 
         self.metrics = Metrics(app.engine)
         self.ops = None
         if app.settings.http_address.strip().lower() != "off":
-            ops = OpsServer(app.settings.http_address, self.metrics, service_health(lambda: self.healthy, app.engine))
+            console = Console(app.engine, lambda: app.rules, app.clock, app.config.ops, app.settings.web_token)
+            ops = OpsServer(
+                app.settings.http_address, self.metrics, service_health(lambda: self.healthy, app.engine), console
+            )
+            # before any work: a named address that cannot be bound stops the start here
             self.ops = await start_endpoint(ops, explicit=app.settings.http_address_explicit)
+            if self.ops is not None:
+                assert console.counts is not None
+                self._warm = asyncio.create_task(asyncio.to_thread(console.counts.refresh))  # /feeds' counts, off the loop
         # ---- end of the operator's view ----
         fetcher = app.fetcher()
         poller = app.poller(fetcher)
@@ -247,6 +255,8 @@ class Service:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
             await fetcher.aclose()
             poller.close()
+            if self._warm is not None:
+                await asyncio.gather(self._warm, return_exceptions=True)
             if self.ops is not None:
                 await self.ops.stop()
             log.info("service stopped")

@@ -74,7 +74,7 @@ class Supervisor:
         return env
 
     async def run(self) -> None:
-        from monitor.web import OpsServer, service_health
+        from monitor.web import Console, OpsServer, service_health
 
         directory = Path(tempfile.mkdtemp(prefix="monitor-metrics-"))
         loop = asyncio.get_running_loop()
@@ -86,7 +86,10 @@ class Supervisor:
             metrics = AggregatedMetrics(self.app, directory)
             address = self.app.settings.http_address
             if address.strip().lower() != "off":
-                server = OpsServer(address, metrics, service_health(self._all_running, self.app.engine))  # type: ignore[arg-type]
+                app = self.app
+                console = Console(app.engine, lambda: app.rules, app.clock, app.config.ops, app.settings.web_token)
+                health = service_health(self._all_running, app.engine)
+                server = OpsServer(address, metrics, health, console)  # type: ignore[arg-type]
                 ops = await start_endpoint(server, explicit=self.app.settings.http_address_explicit)
             env = self._env(directory)
             keepers = [asyncio.create_task(self._keep(n, env)) for n in range(self.count)]

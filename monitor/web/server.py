@@ -1,15 +1,15 @@
-"""The operator's endpoints, ``GET /healthz`` and ``GET /metrics``, on a tiny asyncio HTTP server.
+"""The HTTP server of ``monitor run``: the ASGI app of ``monitor.web.app`` on uvicorn.
 
-Deliberately small: HTTP/1.1, one request per connection (``Connection:
-close``), request head bounded to ``MAX_HEAD_BYTES``, ``READ_TIMEOUT``
-seconds to send it, at most ``MAX_CONNECTIONS`` at once. It runs on the
-service's event loop; the metrics rendering (which queries the database) and
-the health check's database ping run in threads so a slow database never
+uvicorn runs inside the service's event loop (``Server.serve()`` as a task)
+with its own signal handling switched off: the service owns SIGTERM and
+SIGINT. The socket is bound here, before any work starts, so a bad address or
+a port in use is a ``ListenError`` at start-up rather than a log line later.
+Database reads of every endpoint run in threads, so a slow database never
 stalls polling.
 
-- ``GET /healthz``: 200 ``ok`` when ``health()`` says ok, else 503 with the reason.
-- ``GET /metrics``: 200, Prometheus text format.
-- ``HEAD`` is answered like ``GET`` without a body; other methods get 405, other paths 404.
+Limits: request heads up to ``MAX_HEAD_BYTES`` (larger ones get a 4xx),
+idle keep-alive connections closed after ``KEEP_ALIVE`` seconds, at most
+``MAX_CONNECTIONS`` at once (more get a 503).
 """
 
 from __future__ import annotations
@@ -17,25 +17,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import ipaddress
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
-from http import HTTPStatus
+from collections.abc import Awaitable, Callable, Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST
+import uvicorn
 from sqlalchemy import Engine, text
 
 from monitor.errors import ListenError, MonitorError
+from monitor.web.app import Console, build_app
 from monitor.web.metrics import Metrics
 
 log = logging.getLogger("monitor.httpd")
 
 MAX_HEAD_BYTES = 8192
-READ_TIMEOUT = 5.0
-WRITE_TIMEOUT = 10.0
+KEEP_ALIVE = 5
 MAX_CONNECTIONS = 64
-TEXT = "text/plain; charset=utf-8"
+STOP_TIMEOUT = 5.0
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, str]]]
 
@@ -82,109 +82,106 @@ def service_health(running: Callable[[], bool], engine: Engine, *, timeout: floa
     return check
 
 
-class OpsServer:
-    """Serves ``/healthz`` and ``/metrics`` on ``address`` (``host:port``) until ``stop()``."""
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may reach beyond this machine
 
-    def __init__(self, address: str, metrics: Metrics, health: HealthCheck) -> None:
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class OpsServer:
+    """Serves ``/healthz``, ``/metrics`` and, with ``console`` given, the web console on ``address``
+    (``host:port``) until ``stop()``."""
+
+    def __init__(self, address: str, metrics: Metrics, health: HealthCheck, console: Console | None = None) -> None:
         self.address = address
         self.host, self._port = parse_address(address)
         self.metrics = metrics
         self.health = health
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self.console = console
+        self._sock: socket.socket | None = None
+        self._server: _Server | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
         """The bound port (the real one when the address asked for port 0)."""
-        if self._server is not None and self._server.sockets:
-            return int(self._server.sockets[0].getsockname()[1])
+        if self._sock is not None:
+            return int(self._sock.getsockname()[1])
         return self._port
 
-    async def start(self) -> None:
-        """Bind and listen; raises ListenError when the address cannot be bound (in use, not local, ...)."""
+    def _bind(self) -> socket.socket:
         try:
-            self._server = await asyncio.start_server(self._handle, self.host, self._port, limit=MAX_HEAD_BYTES)
+            infos = socket.getaddrinfo(self.host, self._port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        except socket.gaierror as exc:
+            raise ListenError(self.address, str(exc.strerror), in_use=False) from None
+        family, kind, proto, _, sockaddr = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(sockaddr)
+            sock.listen(128)
+            sock.setblocking(False)
         except OSError as exc:
-            # asyncio wraps bind errors in a long message; the errno's own text is clearer
-            reason = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
+            sock.close()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ListenError(self.address, reason, in_use=exc.errno == errno.EADDRINUSE) from None
-        log.info("http: serving /healthz and /metrics on %s:%d", self.host, self.port)
+        return sock
+
+    async def start(self) -> None:
+        """Bind, listen and serve; raises ``ListenError`` when the address cannot be bound (in use, not local, ...)."""
+        sock = self._bind()
+        app = build_app(self.metrics, self.health, self.console, exposed=not is_loopback(self.host))
+        config = uvicorn.Config(
+            app, log_config=None, log_level="warning", access_log=False, lifespan="off", server_header=False,
+            proxy_headers=False, http="h11", ws="none", interface="asgi3", timeout_keep_alive=KEEP_ALIVE,
+            limit_concurrency=MAX_CONNECTIONS, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            timeout_graceful_shutdown=STOP_TIMEOUT,
+        )
+        server = _Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]), name="monitor-http")
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if task.done():
+            sock.close()
+            exc = task.exception() if not task.cancelled() else None
+            raise MonitorError(f"http: the server on {self.address} did not start: {exc!r}")
+        self._sock, self._server, self._task = sock, server, task
+        what = "/healthz, /metrics and the console" if self.console is not None else "/healthz and /metrics"
+        log.info("http: serving %s on %s:%d", what, self.host, self.port)
 
     async def stop(self) -> None:
         """Stop listening and close open connections. Safe to call twice."""
-        if self._server is None:
+        server, task, sock = self._server, self._task, self._sock
+        self._server = self._task = None
+        if server is None or task is None:
             return
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
-        self._server = None
-
-    # ---- one connection ----
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
+        server.should_exit = True
         try:
-            if len(self._writers) > MAX_CONNECTIONS:
-                await self._respond(writer, HTTPStatus.SERVICE_UNAVAILABLE, b"busy\n")
-                return
-            status, body, ctype, head_only = await self._answer(reader)
-            await self._respond(writer, status, body, ctype, head_only=head_only)
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
-            pass  # the client went away or stalled: nothing to answer
-        except Exception:  # noqa: BLE001 - one bad request must not stop the server
-            log.exception("http: request crashed")
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    async def _answer(self, reader: asyncio.StreamReader) -> tuple[HTTPStatus, bytes, str, bool]:
-        """Read the request head and decide the answer: (status, body, content type, head only)."""
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
-        except asyncio.LimitOverrunError:
-            return HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, b"request head too large\n", TEXT, False
+            await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT + 2)
         except TimeoutError:
-            return HTTPStatus.REQUEST_TIMEOUT, b"request not received in time\n", TEXT, False
-        parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            return HTTPStatus.BAD_REQUEST, b"bad request line\n", TEXT, False
-        method, target, _ = parts
-        path = target.split("?", 1)[0]
-        if path not in ("/healthz", "/metrics"):
-            return HTTPStatus.NOT_FOUND, b"not found: try /healthz or /metrics\n", TEXT, method == "HEAD"
-        if method not in ("GET", "HEAD"):
-            return HTTPStatus.METHOD_NOT_ALLOWED, b"method not allowed: use GET\n", TEXT, False
-        head_only = method == "HEAD"
-        if path == "/healthz":
-            try:
-                ok, reason = await self.health()
-            except Exception as exc:  # noqa: BLE001 - a crashing check is an unhealthy answer
-                ok, reason = False, f"health check failed: {type(exc).__name__}"
-            if ok:
-                return HTTPStatus.OK, b"ok\n", TEXT, head_only
-            return HTTPStatus.SERVICE_UNAVAILABLE, f"unhealthy: {reason}\n".encode(), TEXT, head_only
-        body = await asyncio.to_thread(self.metrics.render)
-        return HTTPStatus.OK, body, CONTENT_TYPE_LATEST, head_only
-
-    async def _respond(
-        self, writer: asyncio.StreamWriter, status: HTTPStatus, body: bytes, ctype: str = TEXT, *, head_only: bool = False
-    ) -> None:
-        headers = [
-            f"HTTP/1.1 {status.value} {status.phrase}",
-            f"Content-Type: {ctype}",
-            f"Content-Length: {len(body)}",
-            "Cache-Control: no-store",
-            "Connection: close",
-        ]
-        if status == HTTPStatus.METHOD_NOT_ALLOWED:
-            headers.append("Allow: GET, HEAD")
-        writer.write(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1"))
-        if not head_only:
-            writer.write(body)
-        await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT)
+            server.force_exit = True
+            with contextlib.suppress(BaseException):
+                await task
+        except BaseException:  # noqa: BLE001 - a server that crashed is stopped too
+            pass
+        if sock is not None:
+            sock.close()
+        self._sock = None
 
 
 def _first_line(exc: BaseException) -> str:
