@@ -389,3 +389,35 @@ def test_feed_counts_are_served_from_memory_and_recounted_in_the_background_when
             break
         _time.sleep(0.02)
     assert counts.get() == {"A": (2, 2)}
+
+
+def test_the_story_page_shows_the_kept_article_text_escaped_and_a_failed_fetch_with_its_reason(filled):
+    from sqlalchemy import update
+
+    from monitor.db import StoryRow
+
+    engine = make_engine(filled.db_url)
+    with engine.begin() as conn:
+        before = conn.execute(
+            StoryRow.__table__.select().where(StoryRow.id.in_([filled.seed_id, filled.hostile_id]))
+        ).mappings().all()
+        conn.execute(update(StoryRow).where(StoryRow.id == filled.seed_id).values(
+            content="The Pentagon denied it.\n\n<script>window.__pwned=1</script> Second paragraph.", article_status="ok"))
+        conn.execute(update(StoryRow).where(StoryRow.id == filled.hostile_id).values(
+            article_status="failed", article_reason="http: 404 <b>Not Found</b>"))
+    try:
+        for client in client_for(filled):
+            html = client.get(f"/stories/{filled.seed_id}").text
+            assert "Full text" in html and "<p>The <mark>Pentagon</mark> denied it.</p>" in html
+            assert "&lt;script&gt;window.__pwned=1&lt;/script&gt; Second paragraph." in html
+            assert_inert(html)
+            assert client.get(f"/stories/{filled.seed_id}.json").json()["story"]["article_status"] == "ok"
+            failed = client.get(f"/stories/{filled.hostile_id}").text
+            assert "Article text: failed (http: 404 &lt;b&gt;Not Found&lt;/b&gt;)" in failed
+            assert_inert(failed)
+    finally:
+        with engine.begin() as conn:
+            for row in before:
+                conn.execute(update(StoryRow).where(StoryRow.id == row["id"]).values(
+                    content=row["content"], article_status=row["article_status"], article_reason=row["article_reason"]))
+        engine.dispose()

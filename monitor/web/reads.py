@@ -177,7 +177,9 @@ def story_page(conn: Connection, story_id: int, rules: Mapping[str, Rule]) -> di
         "id": row.id, "title": row.title, "summary": row.summary, "url": row.url, "source": row.source,
         "language": row.language, "author": row.author, "published_at": row.published_at,
         "first_seen_at": row.first_seen_at, "cluster": row.cluster_id if row.cluster_id is not None else -row.id,
-        "content": data.get("content"), "sightings": seen, "cluster_stories": cluster, "outlets": outlets,
+        "content": data.get("content"), "article_status": data.get("article_status"),
+        "article_reason": data.get("article_reason"), "article_fetched_at": data.get("article_fetched_at"),
+        "sightings": seen, "cluster_stories": cluster, "outlets": outlets,
         "matches": matched,
     }
 
