@@ -8,8 +8,10 @@ from monitor.text.tokens import (
     fold,
     folded_words,
     plain_ascii,
+    tokens,
     word_spans,
     word_start,
+    words,
 )
 
 __all__ = [
@@ -20,7 +22,9 @@ __all__ = [
     "folded_words",
     "html_to_text",
     "plain_ascii",
+    "tokens",
     "truncate",
     "word_spans",
     "word_start",
+    "words",
 ]
