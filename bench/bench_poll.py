@@ -335,7 +335,7 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import text
 
     from monitor.db import make_engine, upgrade
-    from monitor.dedup.fingerprint import _HEADER, DEFAULT_BANDS, DEFAULT_NUM_PERM
+    from monitor.dedup.fingerprint import _HEADER, _SETS, DEFAULT_BANDS, DEFAULT_NUM_PERM
 
     engine = make_engine(args.db_url)
     upgrade(engine)
@@ -343,7 +343,8 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
     npr = np.random.default_rng(SEED)
     now = datetime.now(timezone.utc)
     words = [f"w{i}" for i in range(5000)]
-    header = _HEADER.pack(1, DEFAULT_NUM_PERM, DEFAULT_BANDS, 1, 40, 1)
+    header = _HEADER.pack(2, DEFAULT_NUM_PERM, DEFAULT_BANDS, 1, 40, 1)
+    set_lengths = _SETS.pack(40, 10, 0, 0)  # content words, title words, no numbers
     total = args.stories
     t0 = time.perf_counter()
     with engine.begin() as conn:
@@ -355,13 +356,14 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
         stories, bands, sightings, clusters = [], [], [], []
         sigs = npr.integers(0, 2**32 - 1, size=(stop - start, DEFAULT_NUM_PERM), dtype=np.uint32)
         keys = npr.integers(0, 2**63 - 1, size=(stop - start, DEFAULT_BANDS), dtype=np.int64)
+        sets = np.sort(npr.integers(0, 2**32 - 1, size=(stop - start, 50), dtype=np.uint32), axis=1)
         for k, sid in enumerate(range(start + 1, stop + 1)):
             when = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
             title = " ".join(rng.choices(words, k=11))
             summary = " ".join(rng.choices(words, k=50))
             clusters.append((sid, when))
             stories.append((sid, f"https://bulk.example/{sid}", f"https://bulk.example/{sid}", title, summary, "bulk", "en",
-                            when, when, 100000, sid, header + sigs[k].astype("<u4").tobytes(), False))
+                            when, when, 100000, sid, header + sigs[k].astype("<u4").tobytes() + set_lengths + sets[k].astype("<u4").tobytes(), False))
             sightings.append((sid, 100000, f"bulk-{sid}", sid, when))
             for b in range(DEFAULT_BANDS):
                 bands.append((b, int(keys[k, b]), sid, when))
