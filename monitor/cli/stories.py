@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
+from typing import Any
 
 import click
 from sqlalchemy import select
 
 from monitor.cli.common import common_options
 
+_FIELDS = ("id", "url", "title", "source", "language", "published_at", "first_seen_at", "cluster")
 
-@click.group()
-def stories() -> None:
-    """Look at stored stories and their clusters."""
+
+@click.group(invoke_without_command=True)
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--since", default=None, metavar="DURATION", help="Only stories first seen this recently: 90m, 12h, 30d.")
+@click.pass_context
+def stories(ctx: click.Context, as_json: bool, since: str | None) -> None:
+    """Stored stories, newest first (or: show ID, similar --text ...).
+
+    With --json, one object per line: id, url, title, source, language,
+    published_at, first_seen_at (ISO 8601 UTC) and cluster (shared by the
+    stories of one cluster; a story that joined no other has its own).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.config import parse_duration
+
+    span = None
+    if since is not None:
+        span = parse_duration(since)
+        if span is None:
+            raise click.BadParameter(f"{since!r} is not a duration; use a number and s, m, h or d, like 12h", param_hint="--since")
+    app = ctx.obj.app()
+    from monitor.db import stored_stories
+
+    since_at = app.clock.now() - timedelta(seconds=span) if span is not None else None
+    with app.engine.connect() as conn:
+        for row in stored_stories(conn, since_at):
+            if as_json:
+                click.echo(json.dumps({k: _plain(row[k]) for k in _FIELDS}, ensure_ascii=False))
+            else:
+                click.echo(f"{row['id']:>7}  {row['first_seen_at']:%Y-%m-%d %H:%M}  cluster {row['cluster']:>7}  {row['source']}: {row['title']}")
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
 
 
 @stories.command("show")

@@ -1,7 +1,7 @@
 """Storage: the schema, the engine, migrations, and one module of queries per concern."""
 
 
-from monitor.db.clusters import cluster_outlets
+from monitor.db.clusters import cluster_outlets, stored_stories
 from monitor.db.engine import make_engine
 from monitor.db.feeds import (
     FeedState,
@@ -21,6 +21,7 @@ from monitor.db.ingest import (
     ingest,
 )
 from monitor.db.migrate import current_revision, head_revision, upgrade
+from monitor.db.refingerprint import refingerprint, stale_count
 from monitor.db.schema import (
     DeliveryRow,
     DigestRow,
@@ -59,7 +60,10 @@ __all__ = [
     "make_engine",
     "mark_ops_alerted",
     "ops_alerted",
+    "refingerprint",
+    "stale_count",
     "supports_skip_locked",
+    "stored_stories",
     "sync_feeds",
     "upgrade",
 ]

@@ -36,7 +36,7 @@ from monitor.db.schema import (
     StoryRow,
 )
 from monitor.db.sql import bounded_key, insert
-from monitor.dedup import MIN_SHINGLES, Fingerprint, Fingerprinter
+from monitor.dedup import FINGERPRINT_VERSION, MIN_SHINGLES, Fingerprint, Fingerprinter
 from monitor.model import RuleMatch, Story
 
 stories_t = StoryRow.__table__
@@ -125,6 +125,7 @@ def ingest(
             url_key=u, url=story.url or story.link, title=story.title, summary=story.summary, source=story.source,
             language=story.language, author=(story.author or None) and story.author[:300],
             published_at=story.published, first_seen_at=now, feed_id=feed_id, fingerprint=prints[u].to_bytes(),
+            fingerprint_version=FINGERPRINT_VERSION,
             backlog=matcher is None, cluster_id=None,
         )
         for u, (_, story) in firsts.items()

@@ -121,6 +121,7 @@ class StoryRow(Base):
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"), index=True)
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+    fingerprint_version: Mapped[int | None] = mapped_column(SmallInteger, index=True)  # NULL: format 1, before 0002
     backlog: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_SHINGLE_SIZE",
     "DEFAULT_THRESHOLD",
     "DEFAULT_HIGH",
+    "FINGERPRINT_VERSION",
     "DEFAULT_LOW",
     "DEFAULT_RECENT_HOURS",
     "MIN_SHINGLES",
@@ -78,9 +79,10 @@ DEFAULT_THRESHOLD = 0.5
 # RECENT_HOURS of the cluster's first story; titles of one template
 # (Jaccard >= TEMPLATE_TITLE) with a swapped word apart.
 DEFAULT_HIGH = 0.7
-DEFAULT_LOW = 0.3
+DEFAULT_LOW = 0.25
 DEFAULT_RECENT_HOURS = 3.0
 TEMPLATE_TITLE = 0.5
+MIN_SHARED_PAIRS = 3  # pairs of consecutive content words the two must share
 SAME_DAY_HOURS = 24.0  # past a day apart, only a near-verbatim copy joins
 TEMPLATE_COPY = 0.95  # bodies this alike are one copy, whatever their titles
 
@@ -91,9 +93,9 @@ fingerprint alone: ``Fingerprint.reliable`` is False and ``is_near_duplicate``
 answers False. On the labelled set, headlines alone reach only 0.95 precision
 at the threshold. Callers should fall back to exact title or URL checks."""
 
-_FORMAT_VERSION = 2
+FINGERPRINT_VERSION = _FORMAT_VERSION = 2  # stored beside each fingerprint (stories.fingerprint_version)
 _HEADER = struct.Struct("<BHHHIB")  # version, num_perm, bands, shingle_size, shingle_count, seed
-_SETS = struct.Struct("<HHHH")  # lengths of the four hash sets after the signature
+_SETS = struct.Struct("<HHHHH")  # lengths of the five hash sets after the signature
 _EMPTY_SLOT = 0xFFFFFFFF  # the signature value of a text with no shingles
 
 # Boilerplate that outlets add around the same wire copy. Only the edges of the
@@ -138,7 +140,10 @@ class Fingerprint:
     ``words``, ``title`` and ``numbers``, ``all_numbers`` are sorted tuples of
     distinct 32-bit hashes: of the content words of title and summary, of the
     title's content words, of the numbers and identifiers (tokens with a
-    digit: ``3``, ``12``, ``2024``, ``v2``) in the title and in the whole text.
+    digit: ``3``, ``12``, ``2024``, ``v2``) in the title and in the whole text,
+    and ``pairs`` of the pairs of consecutive content words (title and summary
+    apart): what two texts written from one copy share and two texts that
+    merely use one vocabulary do not.
     """
 
     signature: tuple[int, ...]
@@ -150,6 +155,7 @@ class Fingerprint:
     title: tuple[int, ...] = ()
     numbers: tuple[int, ...] = ()
     all_numbers: tuple[int, ...] = ()
+    pairs: tuple[int, ...] = ()
 
     @property
     def reliable(self) -> bool:
@@ -161,7 +167,7 @@ class Fingerprint:
         little-endian uint32 values, the four set lengths (uint16) and the
         sets' hashes (uint32). The layout is stable; ``from_bytes`` reads it
         back, recomputing the band keys from the signature."""
-        sets = (self.words, self.title, self.numbers, self.all_numbers)
+        sets = (self.words, self.title, self.numbers, self.all_numbers, self.pairs)
         header = _HEADER.pack(
             _FORMAT_VERSION,
             len(self.signature),
@@ -214,6 +220,7 @@ class Fingerprint:
             title=sets[1],
             numbers=sets[2],
             all_numbers=sets[3],
+            pairs=sets[4],
         )
 
 
@@ -233,6 +240,10 @@ def identifiers(text: str) -> set[str]:
         if any(ch.isdigit() for ch in raw):
             found.add("".join(str(unicodedata.digit(ch, 0)) if ch.isdigit() else ch for ch in raw.casefold()))
     return found
+
+
+def _pairs(words: list[str]) -> set[str]:
+    return {f"{a} {b}" for a, b in zip(words, words[1:])}
 
 
 def _hash32_set(items: set[str]) -> tuple[int, ...]:
@@ -346,7 +357,9 @@ class Fingerprinter:
         if self.strip_boilerplate:
             summary = strip_boilerplate(summary)
         title_words = content_words(title)
-        shingle_set = shingles(title_words, self.shingle_size) | shingles(content_words(summary), self.shingle_size)
+        summary_words = content_words(summary)
+        shingle_set = shingles(title_words, self.shingle_size) | shingles(summary_words, self.shingle_size)
+        word_pairs = _pairs(title_words) | _pairs(summary_words)
         signature = self._signature(shingle_set)
         title_numbers = identifiers(title)
         return Fingerprint(
@@ -359,6 +372,7 @@ class Fingerprinter:
             title=_hash32_set(set(title_words)),
             numbers=_hash32_set(title_numbers),
             all_numbers=_hash32_set(title_numbers | identifiers(summary)),
+            pairs=_hash32_set(word_pairs),
         )
 
     def same_story(
@@ -398,6 +412,9 @@ class Fingerprinter:
             title_jaccard = len(ta & tb) / len(ta | tb)
             if title_jaccard >= TEMPLATE_TITLE and (ta - b) and (tb - a):
                 return False
+        shared_pairs = len(set(new.pairs) & set(first.pairs))
+        if shared_pairs < MIN_SHARED_PAIRS:
+            return False
         if gap_hours is None:
             return contained >= high
         gap = abs(gap_hours)
