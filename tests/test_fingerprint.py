@@ -79,8 +79,8 @@ def test_it_round_trips_through_bytes(fp):
     f = fp.fingerprint("Магнитуда 6,1", "Землетрясение магнитудой 6,1 произошло у побережья Чили, сообщила USGS.")
     data = f.to_bytes()
     assert isinstance(data, bytes)
-    sets = len(f.words) + len(f.title) + len(f.numbers) + len(f.all_numbers)
-    assert len(data) == 12 + 4 * fp.num_perm + 8 + 4 * sets
+    sets = len(f.words) + len(f.title) + len(f.numbers) + len(f.all_numbers) + len(f.pairs)
+    assert len(data) == 12 + 4 * fp.num_perm + 10 + 4 * sets
     assert f.numbers and f.words  # 6,1 is an identifier of the title
     assert Fingerprint.from_bytes(data) == f
 
