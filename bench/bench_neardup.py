@@ -382,7 +382,8 @@ def real_tables(fp: Fingerprinter) -> None:
             print(f"   {verdict:6} {pair['id']:8} {pair['label']:9} {pair['kind']}: {pair['a']['title'][:60]} | {pair['b']['title'][:60]}")
         r = replay(fp, pairs, split)
         print(f"   replay ({split}): {r.stories} stories -> {r.clusters} clusters, largest {r.largest}, "
-              f"clusters mixing events: {len(r.mixed)} {r.mixed}\n")
+              f"clusters mixing events: {len(r.mixed)} {r.mixed}; same pairs in one cluster: "
+              f"{r.same_joined}/{r.same_pairs} ({r.recall:.3f}; LSH candidates and clustering included)\n")
 
 
 def main(argv: list[str] | None = None) -> int:

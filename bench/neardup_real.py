@@ -110,6 +110,12 @@ class Replay:
     clusters: int
     largest: int
     mixed: list[list[str]]  # clusters holding two different event ids (their events)
+    same_pairs: int = 0
+    same_joined: int = 0  # same pairs whose stories ended in one cluster
+
+    @property
+    def recall(self) -> float:
+        return self.same_joined / self.same_pairs if self.same_pairs else 1.0
 
 
 def replay(fp: Fingerprinter, pairs: list[dict], split: str | None) -> Replay:
@@ -120,11 +126,10 @@ def replay(fp: Fingerprinter, pairs: list[dict], split: str | None) -> Replay:
     from monitor.model import Story
 
     seen: dict[str, dict] = {}
-    for pair in pairs:
-        if split is None or pair["split"] == split:
-            for side in (pair["a"], pair["b"]):
-                key = hashlib.sha256(f"{side['source']}\n{side['title']}\n{side['summary']}".encode()).hexdigest()
-                seen.setdefault(key, side)
+    chosen = [pair for pair in pairs if split is None or pair["split"] == split]
+    for pair in chosen:
+        for side in (pair["a"], pair["b"]):
+            seen.setdefault(_key(side), side)
     ordered = sorted(seen.items(), key=lambda kv: (when(kv[1]), kv[0]))
     event_of: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -149,7 +154,15 @@ def replay(fp: Fingerprinter, pairs: list[dict], split: str | None) -> Replay:
             rows = conn.execute(select(st.c.url, st.c.cluster_id)).all()
         engine.dispose()
     members: dict[int, list[str]] = defaultdict(list)
+    cluster_of: dict[str, int] = {}
     for url, cluster in rows:
         members[cluster].append(event_of[url])
+        cluster_of[url.rsplit("/", 1)[1]] = cluster
     mixed = [sorted(set(events)) for events in members.values() if len(set(events)) > 1]
-    return Replay(len(rows), len(members), max(len(m) for m in members.values()), mixed)
+    same = [p for p in chosen if p["label"] == "same"]
+    joined = sum(cluster_of[_key(p["a"])] == cluster_of[_key(p["b"])] for p in same)
+    return Replay(len(rows), len(members), max(len(m) for m in members.values()), mixed, len(same), joined)
+
+
+def _key(side: dict) -> str:
+    return hashlib.sha256(f"{side['source']}\n{side['title']}\n{side['summary']}".encode()).hexdigest()

@@ -266,3 +266,20 @@ def test_stories_lists_what_was_stored_newest_first_with_clusters(workdir: Path,
     bad = monitor(workdir, "stories", "--since", "soon")
     assert bad.returncode == 2 and "--since" in bad.stderr
     assert monitor(workdir, "stories", "show", "1").returncode == 0  # the subcommands stay
+
+
+def test_db_refingerprint_rewrites_stale_fingerprints_with_a_progress_bar(workdir: Path, server: FeedServer) -> None:
+    import sqlite3
+
+    write_config(workdir, server)
+    server.set_route("/geo.xml", rss(seed_item(), OLD_ITEM))
+    monitor(workdir, "poll", "--once")
+    assert "every stored fingerprint is current" in monitor(workdir, "db", "refingerprint").stdout
+    with sqlite3.connect(workdir / "monitor.db") as conn:
+        conn.execute("UPDATE stories SET fingerprint_version = NULL")
+    result = monitor(workdir, "db", "refingerprint", "--batch", "1")
+    assert result.returncode == 0, result.stderr
+    assert "re-fingerprinted 2 stories" in result.stdout
+    assert "re-fingerprinting 2 stories" in result.stderr  # the progress bar's label
+    with sqlite3.connect(workdir / "monitor.db") as conn:
+        assert conn.execute("SELECT count(*) FROM stories WHERE fingerprint_version = 2").fetchone() == (2,)

@@ -58,8 +58,15 @@ def test_different_stories_stay_apart_and_same_reports_mostly_join(pairs: list[d
 @pytest.mark.parametrize("split", ["tune", "holdout"])
 def test_replaying_the_set_in_time_order_chains_nothing(pairs: list[dict], split: str) -> None:
     result = real.replay(Fingerprinter(), pairs, split)
-    assert result.largest <= 3
-    assert len(result.mixed) <= (1 if split == "holdout" else 0), result.mixed  # holdout: zh-047, see README
+    stories_of_event: dict[str, set[str]] = {}
+    for p in pairs:
+        if p["split"] == split:
+            for side in (p["a"], p["b"]):
+                stories_of_event.setdefault(side["event"], set()).add(side["title"] + side["summary"])
+    assert result.largest <= max(len(v) for v in stories_of_event.values())
+    assert all(len(events) == 2 for events in result.mixed), result.mixed  # a false merge at most, never a chain
+    assert len(result.mixed) <= (2 if split == "holdout" else 0), result.mixed  # holdout: see the set's README
+    assert result.recall >= 0.45, result.recall  # same-report pairs joined through the real LSH lookup
 
 
 def test_synthetic_copies_keep_their_recall_and_precision() -> None:
