@@ -600,7 +600,8 @@ def million(args: argparse.Namespace, server: ServerProcess, folder: Path, rules
     database = Database(db, folder, pg)
     try:
         print(f"loading {args.stories:,} stories into {db}…", file=sys.stderr)
-        load = run_child("load", db=db, db_url=database.url, config=write_config(folder, server.base, 1000), rules=rules)
+        load = run_child("load", db=db, db_url=database.url, config=write_config(folder, server.base, 1000), rules=rules,
+                         stories=args.stories)
         print("polling 1,000 feeds on the loaded database…", file=sys.stderr)
         r = run_child("million", db=db, db_url=database.url, config=write_config(folder, server.base, 1000), rules=rules,
                       server=server.base, n=1000)
