@@ -1,7 +1,16 @@
-"""Measure near-duplicate detection on the labelled set, and its cost.
+"""Measure near-duplicate detection on the labelled sets, and its cost.
 
     python bench/bench_neardup.py            # all tables
     python bench/bench_neardup.py --quick    # skip the shingle-size and timing sweeps
+    python bench/bench_neardup.py --real     # only the real-looking pairs (tune and holdout)
+
+First, for tests/testdata/neardup_real (pairs labelled same / related /
+different, split into tune and holdout by beat), per language and overall:
+recall (same pairs joined), precision (related and different pairs kept
+apart), the different and related pairs merged, and the chaining check (every
+story of the split replayed in time order through the real ingest: the
+largest cluster and the clusters holding two different event ids). Then, for
+the synthetic copies:
 
 Prints, for tests/testdata/neardup/stories.jsonl (every pair of stories is
 labelled: same ``cluster`` means near-duplicate):
@@ -334,6 +343,49 @@ def timing_table(stories: list[dict], fp: Fingerprinter) -> None:
     table(["method", "us/story", "stories/s", "vs naive"], rows)
 
 
+def synthetic_recall(fp: Fingerprinter) -> None:
+    """Every story of tests/testdata/neardup against every cluster's original, by the decision."""
+    stories = load()
+    prints = {s["id"]: fp.fingerprint(s["title"], s["summary"]) for s in stories}
+    originals = [s for s in stories if s["kind"] == "original"]
+    tp = fn = fpos = 0
+    for s in stories:
+        for o in originals:
+            if o is s:
+                continue
+            merged = fp.same_story(prints[s["id"]], prints[o["id"]], None)
+            same = o["cluster"] == s["cluster"]
+            tp += merged and same
+            fn += same and not merged
+            fpos += merged and not same
+    print("0b. synthetic copies (tests/testdata/neardup): each story against each cluster's original, by same_story")
+    table(["copies joined", "recall", "others merged", "precision"],
+          [[f"{tp}/{tp + fn}", tp / (tp + fn), fpos, tp / (tp + fpos) if tp + fpos else 1.0]])
+
+
+def real_tables(fp: Fingerprinter) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from neardup_real import load, replay, score
+
+    pairs = load()
+    for split in ("tune", "holdout"):
+        scores = score(fp, pairs, split)
+        rows = []
+        for lang in sorted(k for k in scores if k != "all") + ["all"]:
+            s = scores[lang]
+            rows.append([lang, s.same, s.recall, s.apart_total, s.precision,
+                         f"{s.different_merged}/{s.different}", f"{s.related_merged}/{s.related}"])
+        print(f"0. real-looking pairs, {split} split: the decision (same_story) on each pair")
+        table(["lang", "same", "recall", "apart", "precision", "different merged", "related merged"], rows)
+        for pair in scores["all"].wrong:
+            verdict = "missed" if pair["label"] == "same" else "MERGED"
+            print(f"   {verdict:6} {pair['id']:8} {pair['label']:9} {pair['kind']}: {pair['a']['title'][:60]} | {pair['b']['title'][:60]}")
+        r = replay(fp, pairs, split)
+        print(f"   replay ({split}): {r.stories} stories -> {r.clusters} clusters, largest {r.largest}, "
+              f"clusters mixing events: {len(r.mixed)} {r.mixed}; same pairs in one cluster: "
+              f"{r.same_joined}/{r.same_pairs} ({r.recall:.3f}; LSH candidates and clustering included)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the shingle-size sweep and the timings")
@@ -341,7 +393,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bands", type=int, default=DEFAULT_BANDS)
     parser.add_argument("--shingle-size", type=int, default=DEFAULT_SHINGLE_SIZE)
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--real", action="store_true", help="only the real-looking pairs")
     args = parser.parse_args(argv)
+    real_tables(Fingerprinter())
+    synthetic_recall(Fingerprinter())
+    if args.real:
+        return 0
     stories = load()
     i, j, truth = pair_labels(stories)
     fp = Fingerprinter(num_perm=args.num_perm, bands=args.bands, shingle_size=args.shingle_size,

@@ -366,7 +366,7 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import text
 
     from monitor.db import make_engine, upgrade
-    from monitor.dedup.fingerprint import _HEADER, DEFAULT_BANDS, DEFAULT_NUM_PERM
+    from monitor.dedup.fingerprint import _HEADER, _SETS, DEFAULT_BANDS, DEFAULT_NUM_PERM
 
     engine = make_engine(args.db_url)
     upgrade(engine)
@@ -374,7 +374,8 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
     npr = np.random.default_rng(SEED)
     now = datetime.now(timezone.utc)
     words = [f"w{i}" for i in range(5000)]
-    header = _HEADER.pack(1, DEFAULT_NUM_PERM, DEFAULT_BANDS, 1, 40, 1)
+    header = _HEADER.pack(2, DEFAULT_NUM_PERM, DEFAULT_BANDS, 1, 40, 1)
+    set_lengths = _SETS.pack(40, 10, 0, 0, 0)  # content words, title words; no numbers, no word pairs
     total = args.stories
     t0 = time.perf_counter()
     with engine.begin() as conn:
@@ -386,19 +387,20 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
         stories, bands, sightings, clusters = [], [], [], []
         sigs = npr.integers(0, 2**32 - 1, size=(stop - start, DEFAULT_NUM_PERM), dtype=np.uint32)
         keys = npr.integers(0, 2**63 - 1, size=(stop - start, DEFAULT_BANDS), dtype=np.int64)
+        sets = np.sort(npr.integers(0, 2**32 - 1, size=(stop - start, 50), dtype=np.uint32), axis=1)
         for k, sid in enumerate(range(start + 1, stop + 1)):
             when = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
             title = " ".join(rng.choices(words, k=11))
             summary = " ".join(rng.choices(words, k=50))
             clusters.append((sid, when))
             stories.append((sid, f"https://bulk.example/{sid}", f"https://bulk.example/{sid}", title, summary, "bulk", "en",
-                            when, when, 100000, sid, header + sigs[k].astype("<u4").tobytes(), False))
+                            when, when, 100000, sid, header + sigs[k].astype("<u4").tobytes() + set_lengths + sets[k].astype("<u4").tobytes(), False, 2))
             sightings.append((sid, 100000, f"bulk-{sid}", sid, when))
             for b in range(DEFAULT_BANDS):
                 bands.append((b, int(keys[k, b]), sid, when))
         return stories, bands, sightings, clusters
 
-    story_cols = "id, url_key, url, title, summary, source, language, published_at, first_seen_at, feed_id, cluster_id, fingerprint, backlog"
+    story_cols = "id, url_key, url, title, summary, source, language, published_at, first_seen_at, feed_id, cluster_id, fingerprint, backlog, fingerprint_version"
     if engine.dialect.name == "postgresql":
         raw = engine.raw_connection()
         try:
@@ -430,7 +432,7 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
                 stories, bands, sightings, clusters = rows(start, min(total, start + chunk))
                 cur.execute("BEGIN")
                 cur.executemany("INSERT INTO clusters (id, created_at) VALUES (?, ?)", [(i, sqlite_when(w)) for i, w in clusters])
-                cur.executemany(f"INSERT INTO stories ({story_cols}) VALUES ({', '.join('?' * 13)})",
+                cur.executemany(f"INSERT INTO stories ({story_cols}) VALUES ({', '.join('?' * 14)})",
                                 [r[:7] + (sqlite_when(r[7]), sqlite_when(r[8])) + r[9:] for r in stories])
                 cur.executemany("INSERT INTO sightings (id, feed_id, entry_key, story_id, seen_at) VALUES (?, ?, ?, ?, ?)",
                                 [r[:4] + (sqlite_when(r[4]),) for r in sightings])
@@ -475,7 +477,7 @@ def child_million_poll(args: argparse.Namespace) -> dict[str, Any]:
             fp = app.fingerprinter.fingerprint(title, summary)
             c1, w1 = time.process_time(), time.perf_counter()
             # the lookup one new story costs in a batch of one (-1: an id not stored)
-            _assign_clusters(conn, ["new"], {"new": -1}, {"new": fp}, now, app.fingerprinter, options)
+            _assign_clusters(conn, ["new"], {"new": -1}, {"new": fp}, {"new": now}, now, app.fingerprinter, options)
             look_cpu += time.process_time() - c1
             look_wall += time.perf_counter() - w1
             fp_cpu += c1 - c0
@@ -636,18 +638,21 @@ def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: 
 
 
 def million(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: Path, pg: str | None) -> list[str]:
+    from monitor.dedup.fingerprint import DEFAULT_BANDS
+
     db = "postgresql" if pg and "postgresql" in args.dbs else "sqlite"
     database = Database(db, folder, pg)
     try:
         print(f"loading {args.stories:,} stories into {db}…", file=sys.stderr)
-        load = run_child("load", db=db, db_url=database.url, config=write_config(folder, server.base, 1000), rules=rules)
+        load = run_child("load", db=db, db_url=database.url, config=write_config(folder, server.base, 1000), rules=rules,
+                         stories=args.stories)
         print("polling 1,000 feeds on the loaded database…", file=sys.stderr)
         r = run_child("million", db=db, db_url=database.url, config=write_config(folder, server.base, 1000), rules=rules,
                       server=server.base, n=1000)
     finally:
         database.drop()
     return [table(
-        f"Near-duplicates at scale: {args.stories:,} stored stories (16 band rows each) on {db}, then a cold pass over 1,000 feeds",
+        f"Near-duplicates at scale: {args.stories:,} stored stories ({DEFAULT_BANDS} band rows each) on {db}, then a cold pass over 1,000 feeds",
         ["figure", "value"],
         [["bulk load, s", load["load_seconds"]],
          ["database bytes per story after load", load["size_per_story"]],

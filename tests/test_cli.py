@@ -243,3 +243,48 @@ def test_stories_show_lists_the_cluster(workdir: Path, server: FeedServer) -> No
     body = re.sub(r"<[^>]+>", " ", seed_item().split("<description>")[1].split("</description>")[0])
     similar = monitor(workdir, "stories", "similar", "--text", f"Pentagon denies: {SEED_TITLE}. {body}")
     assert similar.returncode == 0 and "Russia Said" in similar.stdout, similar.stdout + similar.stderr
+
+
+def test_stories_lists_what_was_stored_newest_first_with_clusters(workdir: Path, server: FeedServer) -> None:
+    write_config(workdir, server)
+    copy = seed_item().replace("seed-1", "seed-copy").replace("russia-syria-airstrikes", "copy-of-the-seed")
+    server.set_route("/geo.xml", rss(seed_item(), OLD_ITEM))
+    monitor(workdir, "poll", "--once")
+    server.set_route("/geo.xml", rss(seed_item(), OLD_ITEM, copy))
+    monitor(workdir, "poll", "--once", "--all")
+    result = monitor(workdir, "stories", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 3
+    for key in ("id", "url", "title", "source", "language", "published_at", "first_seen_at", "cluster"):
+        assert all(key in r for r in rows), key
+    assert rows[0]["first_seen_at"] >= rows[-1]["first_seen_at"]
+    assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
+    by_url = {r["url"].split("/")[-1]: r for r in rows}
+    seed, again, frost = by_url["russia-syria-airstrikes"], by_url["copy-of-the-seed"], by_url["frost"]
+    assert seed["cluster"] == again["cluster"] == seed["id"]  # the copy joined the seed's cluster
+    assert frost["cluster"] == frost["id"] != seed["cluster"]
+    table = monitor(workdir, "stories")
+    assert table.returncode == 0 and SEED_TITLE in table.stdout
+    recent = monitor(workdir, "stories", "--json", "--since", "1d")
+    assert recent.returncode == 0 and len(recent.stdout.splitlines()) == 3
+    bad = monitor(workdir, "stories", "--since", "soon")
+    assert bad.returncode == 2 and "--since" in bad.stderr
+    assert monitor(workdir, "stories", "show", "1").returncode == 0  # the subcommands stay
+
+
+def test_db_refingerprint_rewrites_stale_fingerprints_with_a_progress_bar(workdir: Path, server: FeedServer) -> None:
+    import sqlite3
+
+    write_config(workdir, server)
+    server.set_route("/geo.xml", rss(seed_item(), OLD_ITEM))
+    monitor(workdir, "poll", "--once")
+    assert "every stored fingerprint is current" in monitor(workdir, "db", "refingerprint").stdout
+    with sqlite3.connect(workdir / "monitor.db") as conn:
+        conn.execute("UPDATE stories SET fingerprint_version = NULL")
+    result = monitor(workdir, "db", "refingerprint", "--batch", "1")
+    assert result.returncode == 0, result.stderr
+    assert "re-fingerprinted 2 stories" in result.stdout
+    assert "re-fingerprinting 2 stories" in result.stderr  # the progress bar's label
+    with sqlite3.connect(workdir / "monitor.db") as conn:
+        assert conn.execute("SELECT count(*) FROM stories WHERE fingerprint_version = 2").fetchone() == (2,)

@@ -284,3 +284,88 @@ def test_a_pass_of_304s_records_every_feed_in_one_batch_and_clears_the_leases(en
     assert {r.last_status for r in rows} == {"not_modified"}
     assert all(r.lease_owner is None for r in rows)
     assert all(r.last_polled_at == second_at and r.next_poll_at == second_at + timedelta(seconds=600) for r in rows)
+
+
+ARTICLE = Path(__file__).parent / "testdata" / "rules" / "seed-article.txt"
+
+
+def _store(engine, clock, stories: list[Story], matcher=None):
+    with engine.begin() as conn:
+        sync_feeds(conn, [FeedConfig("A", "http://a/", 600)], clock.now())
+        feed_id = conn.execute(select(Feed.id)).scalar_one()
+        results = [
+            ingest(
+                conn, feed_id=feed_id, now=s.published, fingerprinter=Fingerprinter(), matcher=matcher,
+                router=lambda r: [("console", None)], options=IngestOptions(), stories=[s],
+            )
+            for s in stories
+        ]
+    with engine.connect() as conn:
+        clusters = dict(conn.execute(select(StoryRow.url, StoryRow.cluster_id)).all())
+    return results, clusters
+
+
+def test_ten_different_stories_made_of_one_articles_words_give_ten_alerts(engine, clock):
+    # The false merge of the three-worker test: a shared marker word and random
+    # words of one article make stories that look alike to a word-set estimate.
+    import random
+    import re
+
+    vocabulary = re.findall(r"\w+", ARTICLE.read_text(encoding="utf-8"))
+    rng = random.Random(12)
+    stories = [
+        Story(
+            entry_key=f"s{k}", title="Zanzibarx " + " ".join(rng.choices(vocabulary, k=9)),
+            summary=" ".join(rng.choices(vocabulary, k=40)), url=f"https://n.example/{k}",
+            published=clock.now() + timedelta(minutes=k), source="A",
+        )
+        for k in range(10)
+    ]
+    results, clusters = _store(engine, clock, stories, matcher=keyword_matcher("zanzibarx"))
+    assert len(set(clusters.values())) == 10
+    assert sum(r.matches for r in results) == 10
+    assert count(engine, DeliveryRow) == 10
+
+
+def test_a_story_joins_its_clusters_first_story_never_a_chain_of_members(engine, clock):
+    words = [f"word{i}" for i in range(40)]
+
+    def variant(changed: range) -> str:
+        return " ".join(f"other{i}" if i in changed else w for i, w in enumerate(words))
+
+    first = Story("a", "Harbour crane collapses at the container port", variant(range(0)), "https://n.example/a",
+                  clock.now(), "A")
+    # a quarter of the words changed: a copy of the first story
+    copy = Story("b", "Harbour crane collapses at the container port", variant(range(0, 10)), "https://n.example/b",
+                 clock.now() + timedelta(hours=5), "B")
+    # another quarter changed: close to the copy, far from the first story
+    drift = Story("c", "Harbour crane collapses at the container port", variant(range(0, 20)), "https://n.example/c",
+                  clock.now() + timedelta(hours=6), "C")
+    _, clusters = _store(engine, clock, [first, copy, drift])
+    assert clusters["https://n.example/b"] == clusters["https://n.example/a"]
+    assert clusters["https://n.example/c"] != clusters["https://n.example/a"]
+
+
+def test_refingerprint_rewrites_old_fingerprints_and_their_bands_so_copies_join_again(engine, clock):
+    from monitor.db import refingerprint, stale_count
+    from monitor.db.schema import StoryBand
+
+    original = Story("a", "Russia says it coordinated Syria strikes with US", SEED_BODY, "https://n.example/a", clock.now(), "A")
+    _store(engine, clock, [original])
+    st, bands = StoryRow.__table__, StoryBand.__table__
+    with engine.begin() as conn:  # as stored before 0002: format 1, no version, old band keys
+        old = conn.execute(select(st.c.fingerprint)).scalar_one()
+        conn.execute(st.update().values(fingerprint=b"\x01" + old[1:12] + old[12 : 12 + 256], fingerprint_version=None))
+        conn.execute(bands.update().values(key=bands.c.key + 1))
+    assert stale_count(engine) == 1
+    seen: list[int] = []
+    assert refingerprint(engine, Fingerprinter(), batch=1, progress=seen.append) == 1
+    assert seen == [1] and stale_count(engine) == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(st.c.fingerprint_version)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(bands)).scalar_one() == Fingerprinter().band_count
+    copy = Story("b", "Pentagon denies Russian claim of joint strikes", "MOSCOW (Wire) - " + SEED_BODY,
+                 "https://n.example/b", clock.now() + timedelta(minutes=30), "B")
+    _, clusters = _store(engine, clock, [copy])
+    assert clusters["https://n.example/b"] == clusters["https://n.example/a"]
+    assert refingerprint(engine, Fingerprinter()) == 0  # nothing left to do

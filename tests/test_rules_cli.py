@@ -98,3 +98,22 @@ def test_it_reports_bad_lines_by_number_matches_the_rest_and_exits_1() -> None:
 def test_it_explains_an_unreadable_input_file(tmp_path: Path) -> None:
     result = run(["--rules", str(ROOT / "rules"), "test", "--input", str(tmp_path / "missing.jsonl")])
     assert result.exit_code == 1 and "cannot read" in result.stderr
+
+
+def test_it_finds_words_inside_sentences_written_without_spaces(tmp_path: Path) -> None:
+    (tmp_path / "asia.toml").write_text(
+        'name = "Asia"\nquery = \'北京 OR 大阪 OR กรุงเทพ OR 서울 OR "外交部 在"\'\n', encoding="utf-8"
+    )
+    texts = ["中国外交部在北京表示", "大阪府知事は会見で", "ฝนตกหนักในกรุงเทพวันนี้", "서울에서 열린 회의", "上海市政府表示", "東京都知事は会見で"]
+    args = ["--rules", str(tmp_path), "test", "--json"]
+    for text in texts:
+        args += ["--text", text]
+    result = run(args)
+    assert result.exit_code == 0, result.output
+    found = {json.loads(line)["id"]: json.loads(line)["terms"] for line in result.stdout.splitlines()}
+    assert found == {
+        "text-1": ["北京"],
+        "text-2": ["大阪"],
+        "text-3": ["กรุงเทพ"],
+        "text-4": ["서울"],
+    }

@@ -1,7 +1,7 @@
 """console indexes: the web console's lists and its search
 
 Revision ID: 0005_console_indexes
-Revises: 0006_shared_pacing
+Revises: 0002_fingerprints
 
 - stories.feed_id: the per-feed story counts of /feeds (and ``monitor feeds``);
 - matches (rule_id, matched_at): /rules' per-day counts and last match, the
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision = "0005_console_indexes"
-down_revision = "0006_shared_pacing"
+down_revision = "0002_fingerprints"
 branch_labels = None
 depends_on = None
 

@@ -3,70 +3,60 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import click
 from sqlalchemy import select
 
-from monitor.cli.common import Context, common_options
+from monitor.cli.common import common_options
 
-_SPAN = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 SHOW_CONTENT_LIMIT = 4000  # characters of article text ``stories show`` prints
 
-
-def _since(value: str | None) -> timedelta | None:
-    if value is None:
-        return None
-    m = _SPAN.match(value.strip().lower())
-    if not m:
-        raise click.BadParameter("use a number and s, m, h, d or w, like 24h or 30d", param_hint="--since")
-    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+_FIELDS = ("id", "url", "title", "source", "language", "published_at", "first_seen_at", "cluster", "article_status")
 
 
 @click.group(invoke_without_command=True)
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--since", "since", default=None, help="Only stories first seen this recently, like 24h or 7d.")
-@click.option("--content", "with_content", is_flag=True, help="Include the article text (JSON key content).")
+@click.option("--since", default=None, metavar="DURATION", help="Only stories first seen this recently: 90m, 12h, 30d.")
+@click.option("--content", "with_content", is_flag=True, help="Include the kept article text (JSON key content).")
 @click.option("--limit", default=0, show_default=True, help="At most this many stories (0: all).")
 @click.pass_context
 def stories(ctx: click.Context, as_json: bool, since: str | None, with_content: bool, limit: int) -> None:
-    """Stored stories, newest first; `stories show ID` and `stories similar` for one story and its neighbours."""
+    """Stored stories, newest first (or: show ID, similar --text ...).
+
+    With --json, one object per line: id, url, title, source, language,
+    published_at, first_seen_at (ISO 8601 UTC), cluster (shared by the
+    stories of one cluster; a story that joined no other has its own) and
+    article_status; with --content also content, the kept article text.
+    """
     if ctx.invoked_subcommand is not None:
         return
-    from monitor.db import StoryRow
+    from monitor.config import parse_duration
 
-    span = _since(since)
-    obj: Context = ctx.obj
-    app = obj.app()
-    st = StoryRow.__table__
-    cols = [st.c.id, st.c.url, st.c.title, st.c.source, st.c.language, st.c.published_at, st.c.first_seen_at,
-            st.c.cluster_id, st.c.article_status]
-    if with_content:
-        cols.append(st.c.content)
-    stmt = select(*cols).order_by(st.c.first_seen_at.desc(), st.c.id.desc())
-    if span is not None:
-        stmt = stmt.where(st.c.first_seen_at >= app.clock.now() - span)
-    if limit > 0:
-        stmt = stmt.limit(limit)
+    span = None
+    if since is not None:
+        span = parse_duration(since)
+        if span is None:
+            raise click.BadParameter(f"{since!r} is not a duration; use a number and s, m, h or d, like 12h", param_hint="--since")
+    app = ctx.obj.app()
+    from monitor.db import stored_stories
+
+    since_at = app.clock.now() - timedelta(seconds=span) if span is not None else None
     with app.engine.connect() as conn:
-        for r in conn.execution_options(yield_per=500).execute(stmt):
+        for row in stored_stories(conn, since_at, content=with_content, limit=limit or None):
             if as_json:
-                item: dict[str, object] = {
-                    "id": r.id, "url": r.url, "title": r.title, "source": r.source, "language": r.language,
-                    "published_at": r.published_at.isoformat(), "first_seen_at": r.first_seen_at.isoformat(),
-                    "cluster": r.cluster_id if r.cluster_id is not None else r.id, "article_status": r.article_status,
-                }
-                if with_content:
-                    item["content"] = r.content
-                click.echo(json.dumps(item, ensure_ascii=False))
+                keys = _FIELDS + ("content",) if with_content else _FIELDS
+                click.echo(json.dumps({k: _plain(row[k]) for k in keys}, ensure_ascii=False))
             else:
-                cluster = r.cluster_id if r.cluster_id is not None else r.id
-                click.echo(f"{r.id:>7}  {r.first_seen_at:%Y-%m-%d %H:%M}  cluster {cluster:>7}  {r.source}: {r.title}")
-                if with_content and r.content:
-                    click.echo("         " + " ".join(r.content.split())[:300])
+                click.echo(f"{row['id']:>7}  {row['first_seen_at']:%Y-%m-%d %H:%M}  cluster {row['cluster']:>7}  {row['source']}: {row['title']}")
+                if with_content and row["content"]:
+                    click.echo("         " + " ".join(row["content"].split())[:300])
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
 
 
 @stories.command("show")

@@ -6,7 +6,7 @@ from monitor.config.digest import Audience, DigestConfig, parse_digest_config
 from monitor.config.feeds import Config, FeedConfig, OpsConfig, load_config, read_config
 from monitor.config.secrets import SecretMaskingFilter, mask, mask_url
 from monitor.config.settings import Settings
-from monitor.config.tomlcheck import load_toml
+from monitor.config.tomlcheck import load_toml, parse_duration
 
 __all__ = [
     "Audience",
@@ -21,5 +21,6 @@ __all__ = [
     "mask",
     "mask_url",
     "parse_digest_config",
+    "parse_duration",
     "read_config",
 ]

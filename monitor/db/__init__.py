@@ -2,7 +2,7 @@
 
 
 from monitor.db.articles import ArticleText, finish_article, match_waiting, recover_articles
-from monitor.db.clusters import cluster_outlets
+from monitor.db.clusters import cluster_outlets, stored_stories
 from monitor.db.engine import make_engine
 from monitor.db.feeds import (
     FeedState,
@@ -26,6 +26,7 @@ from monitor.db.ingest import (
 )
 from monitor.db.migrate import current_revision, head_revision, upgrade
 from monitor.db.pacing import claim_send_slot, release_destination, take_destination
+from monitor.db.refingerprint import refingerprint, stale_count
 from monitor.db.schema import (
     DeliveryRow,
     DigestRow,
@@ -73,7 +74,10 @@ __all__ = [
     "mark_ops_alerted",
     "release_destination",
     "ops_alerted",
+    "refingerprint",
+    "stale_count",
     "supports_skip_locked",
+    "stored_stories",
     "sync_feeds",
     "take_destination",
     "upgrade",

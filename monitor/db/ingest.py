@@ -5,8 +5,9 @@ The database decides what is new:
 - the same entry again in the same feed is a no-op (unique ``sightings(feed_id, entry_key)``);
 - the same canonical URL from another feed (or a re-post with a new guid) records a
   sighting of the existing story (unique ``stories(url_key)``);
-- a near-copy (MinHash over title + summary, LSH bands looked up by index)
-  within the window joins the earlier story's cluster;
+- a near-copy (candidates by MinHash LSH bands looked up by index, within the
+  window; decided on exact word sets against the cluster's first story) joins
+  that cluster;
 - a rule alerts once per cluster (unique ``matches(rule_id, cluster_id)``,
   ``deliveries(rule_id, cluster_id, destination)``); later members of an
   alerted cluster become follow-ups (a threaded reply or an update).
@@ -35,7 +36,7 @@ from monitor.db.schema import (
     StoryRow,
 )
 from monitor.db.sql import bounded_key, insert
-from monitor.dedup import MIN_SHINGLES, Fingerprint, Fingerprinter
+from monitor.dedup import FINGERPRINT_VERSION, MIN_SHINGLES, Fingerprint, Fingerprinter
 from monitor.model import RuleMatch, Story
 
 stories_t = StoryRow.__table__
@@ -149,6 +150,7 @@ def ingest(
             url_key=u, url=story.url or story.link, title=story.title, summary=story.summary, source=story.source,
             language=story.language, author=(story.author or None) and story.author[:300],
             published_at=story.published, first_seen_at=now, feed_id=feed_id, fingerprint=prints[u].to_bytes(),
+            fingerprint_version=FINGERPRINT_VERSION,
             backlog=matcher is None, cluster_id=None,
         )
         for u, (_, story) in firsts.items()
@@ -166,7 +168,8 @@ def ingest(
 
     # 2. Clusters of the new stories: a near-copy joins the earlier story's cluster.
     order = [u for u in firsts if u in new_ids]
-    clusters, joined = _assign_clusters(conn, order, new_ids, prints, now, fingerprinter, options)
+    published = {u: story.published for u, (_, story) in firsts.items()}
+    clusters, joined = _assign_clusters(conn, order, new_ids, prints, published, now, fingerprinter, options)
     fresh_clusters = [new_ids[u] for u in order if clusters[u] == new_ids[u]]
     if fresh_clusters:
         conn.execute(clusters_t.insert(), [{"id": sid, "created_at": now} for sid in fresh_clusters])
@@ -275,6 +278,7 @@ def _assign_clusters(
     order: Sequence[str],
     new_ids: dict[str, int],
     prints: dict[str, Fingerprint],
+    published: dict[str, datetime],
     now: datetime,
     fingerprinter: Fingerprinter,
     options: IngestOptions,
@@ -283,8 +287,11 @@ def _assign_clusters(
 
     Candidates are the stored stories of the window sharing a band key (one
     indexed lookup for the whole batch) and the batch's own earlier stories.
+    A candidate stands for its cluster: the new story is compared with the
+    cluster's first story (whose id is the cluster's id), never with the
+    member it happened to resemble, so clusters cannot grow along a chain of
+    resemblances. ``Fingerprinter.same_story`` decides on the exact sets.
     """
-    threshold = options.threshold if options.threshold is not None else fingerprinter.threshold
     reliable = [u for u in order if prints[u].shingle_count >= MIN_SHINGLES]
     by_band: dict[tuple[int, int], set[int]] = {}
     if reliable:
@@ -301,11 +308,17 @@ def _assign_clusters(
             for sid in by_band.get(band, ()):
                 counts[sid] = counts.get(sid, 0) + 1
     wanted = sorted({sid for u in reliable for sid in _best_candidates(shared[u])})
-    stored: dict[int, tuple[bytes, int]] = {}  # candidate id → (fingerprint bytes, cluster id)
+    cluster_of: dict[int, int] = {}  # candidate id → its cluster id
     for chunk in _chunks(wanted, 500):
-        for r in conn.execute(_CANDIDATES, {"ids": list(chunk)}):
-            if r.fingerprint:
-                stored[r.id] = (r.fingerprint, r.cluster_id)
+        for r in conn.execute(_CLUSTER_OF, {"ids": list(chunk)}):
+            cluster_of[r.id] = r.cluster_id
+    firsts: dict[int, tuple[Fingerprint, datetime]] = {}  # cluster id → its first story's fingerprint, time
+    for chunk in _chunks(sorted(set(cluster_of.values())), 500):
+        for r in conn.execute(_FIRSTS, {"ids": list(chunk)}):
+            try:
+                firsts[r.id] = (Fingerprint.from_bytes(r.fingerprint), r.published_at)
+            except ValueError:
+                continue  # of an older format, not yet re-fingerprinted: not comparable
     clusters: dict[str, int] = {}
     joined: set[str] = set()
     for position, u in enumerate(order):
@@ -314,12 +327,24 @@ def _assign_clusters(
         clusters[u] = own
         if u not in band_sets:  # too little text to cluster on
             continue
-        candidates = [sid for sid in _best_candidates(shared[u]) if sid in stored]
-        best = fingerprinter.best_match(fp, [stored[sid][0] for sid in candidates])
-        if best is not None and best[1] >= threshold:
-            clusters[u] = stored[candidates[best[0]]][1]
+        best: tuple[float, int] | None = None
+        for cid in dict.fromkeys(cluster_of[sid] for sid in _best_candidates(shared[u]) if sid in cluster_of):
+            first = firsts.get(cid)
+            if first is None:
+                continue
+            gap = (published[u] - first[1]).total_seconds() / 3600.0
+            if abs(gap) * 3600.0 > options.window:
+                continue  # the cluster's first story is older than the window: a member does not carry it on
+            if fingerprinter.same_story(fp, first[0], gap, options.threshold):
+                score = fingerprinter.containment(fp, first[0])
+                if best is None or score > best[0]:
+                    best = (score, cid)
+        if best is not None:
+            clusters[u] = best[1]
             joined.add(u)
-        stored[own] = (fp.to_bytes(), clusters[u])  # later stories of this batch may join it
+        else:
+            firsts[own] = (fp, published[u])  # later stories of this batch may join the cluster it starts
+        cluster_of[own] = clusters[u]
         for later in order[position + 1 :]:
             common = len(band_sets[later] & band_sets[u]) if later in band_sets else 0
             if common:
@@ -389,8 +414,12 @@ def band_lookup(bands: int) -> Select[Any]:
     )
 
 
-_CANDIDATES = select(stories_t.c.id, stories_t.c.cluster_id, stories_t.c.fingerprint).where(
+_CLUSTER_OF = select(stories_t.c.id, stories_t.c.cluster_id).where(
     stories_t.c.id.in_(bindparam("ids", expanding=True)), stories_t.c.cluster_id.is_not(None)
+)
+# A cluster's first story has the cluster's id.
+_FIRSTS = select(stories_t.c.id, stories_t.c.fingerprint, stories_t.c.published_at).where(
+    stories_t.c.id.in_(bindparam("ids", expanding=True)), stories_t.c.fingerprint.is_not(None)
 )
 
 

@@ -125,6 +125,7 @@ class StoryRow(Base):
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"), index=True)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"), index=True)
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+    fingerprint_version: Mapped[int | None] = mapped_column(SmallInteger, index=True)  # NULL: format 1, before 0002
     backlog: Mapped[bool] = mapped_column(Boolean, default=False)
     # The article step (feeds with full_text). ``article_status``: None (no article wanted),
     # fetching (claimed, ``article_lease_until`` set), ok, failed, skipped; ``article_reason``

@@ -17,8 +17,17 @@ be compared by any other, after restarts and upgrades, as long as the seed,
 so do the text normalization, ``STOPWORDS`` and the boilerplate patterns (a
 test pins reference values: changing any of them means re-fingerprinting).
 
-Parameters were chosen from ``bench/bench_neardup.py`` on the labelled set in
-``tests/testdata/neardup/``; see that set's README for the measured curve.
+Words come from the one tokenizer, ``monitor.text.words`` (marks kept in
+Indic scripts, bigrams in Chinese, Japanese and Korean, ICU word breaks in
+Thai). The MinHash signature only *finds* candidates; the decision
+(``Fingerprinter.same_story``) is made on exact sets stored beside it: the
+sorted 32-bit hashes of the content words, of the title's words and of the
+numbers (title and whole text), so an estimate can never drift across the
+threshold and a different number in a title is a different story.
+
+Parameters were chosen from ``bench/bench_neardup.py`` on the tune split of
+``tests/testdata/neardup_real/`` and on ``tests/testdata/neardup/``; see the
+READMEs of those sets for the measured figures.
 """
 
 from __future__ import annotations
@@ -27,18 +36,25 @@ import hashlib
 import re
 import struct
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from monitor.text import tokens, words
 
 __all__ = [
     "DEFAULT_BANDS",
     "DEFAULT_NUM_PERM",
     "DEFAULT_SHINGLE_SIZE",
     "DEFAULT_THRESHOLD",
+    "DEFAULT_HIGH",
+    "FINGERPRINT_VERSION",
+    "DEFAULT_LOW",
+    "DEFAULT_RECENT_HOURS",
     "MIN_SHINGLES",
     "STOPWORDS",
+    "TEMPLATE_TITLE",
+    "identifiers",
     "Fingerprint",
     "Fingerprinter",
     "content_words",
@@ -50,12 +66,29 @@ __all__ = [
 # Chosen from bench/bench_neardup.py on tests/testdata/neardup (see its README):
 # content words (shingle size 1, stop words dropped) separate rewritten copies
 # from hard negatives far better than 2- or 3-word shingles, which lose the
-# translated-and-back rewrites; 64 permutations in 16 bands of 4 rows put the
-# LSH S-curve's midpoint, (1/16) ** (1/4) = 0.5, on the decision threshold.
+# translated-and-back rewrites. The bands only find candidates (the decision is
+# exact, see same_story), so they are cut for the lowest similarity the
+# decision accepts: 64 permutations in 32 bands of 2 rows find a pair of
+# Jaccard 0.25 with probability 0.87 (16 bands of 4 rows: 0.06). Replaying
+# the labelled real-looking set, 16x4 joined 8% of its same-report pairs,
+# 32x2 joins 47% (tune split).
 DEFAULT_NUM_PERM = 64
-DEFAULT_BANDS = 16
+DEFAULT_BANDS = 32
 DEFAULT_SHINGLE_SIZE = 1
 DEFAULT_THRESHOLD = 0.5
+
+# The decision (``Fingerprinter.same_story``), chosen on the tune split of
+# tests/testdata/neardup_real (bench/bench_neardup.py): containment of the
+# content-word sets of at least HIGH at any distance in time, or LOW within
+# RECENT_HOURS of the cluster's first story; titles of one template
+# (Jaccard >= TEMPLATE_TITLE) with a swapped word apart.
+DEFAULT_HIGH = 0.7
+DEFAULT_LOW = 0.25
+DEFAULT_RECENT_HOURS = 3.0
+TEMPLATE_TITLE = 0.5
+MIN_SHARED_PAIRS = 3  # pairs of consecutive content words the two must share
+SAME_DAY_HOURS = 24.0  # past a day apart, only a near-verbatim copy joins
+TEMPLATE_COPY = 0.95  # bodies this alike are one copy, whatever their titles
 
 MIN_SHINGLES = 12
 """Fewer distinct shingles than this (12 content words; headlines in the labelled
@@ -64,8 +97,9 @@ fingerprint alone: ``Fingerprint.reliable`` is False and ``is_near_duplicate``
 answers False. On the labelled set, headlines alone reach only 0.95 precision
 at the threshold. Callers should fall back to exact title or URL checks."""
 
-_FORMAT_VERSION = 1
+FINGERPRINT_VERSION = _FORMAT_VERSION = 2  # stored beside each fingerprint (stories.fingerprint_version)
 _HEADER = struct.Struct("<BHHHIB")  # version, num_perm, bands, shingle_size, shingle_count, seed
+_SETS = struct.Struct("<HHHHH")  # lengths of the five hash sets after the signature
 _EMPTY_SLOT = 0xFFFFFFFF  # the signature value of a text with no shingles
 
 # Boilerplate that outlets add around the same wire copy. Only the edges of the
@@ -95,18 +129,25 @@ STOPWORDS: frozenset[str] = frozenset(
     they he she we you which who whom not no up out over than more about into also there them
     в во на и с со по за не что о об для из к ко от до а но как это его ее их же ли бы же у""".split()
 )
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """A story's MinHash signature and its LSH band keys.
+    """A story's MinHash signature, its LSH band keys, and the exact sets the decision is made on.
 
     ``signature`` holds ``num_perm`` unsigned 32-bit values. ``bands`` holds one
     key per band, each in ``0 .. 2**63 - 1`` so it fits a PostgreSQL BIGINT; it
     is empty when the text had no words at all (such a story must never be a
     candidate for anything). ``shingle_count`` is the number of distinct
     shingles; below ``MIN_SHINGLES`` the fingerprint is not ``reliable``.
+
+    ``words``, ``title`` and ``numbers``, ``all_numbers`` are sorted tuples of
+    distinct 32-bit hashes: of the content words of title and summary, of the
+    title's content words, of the numbers and identifiers (tokens with a
+    digit: ``3``, ``12``, ``2024``, ``v2``) in the title and in the whole text,
+    and ``pairs`` of the pairs of consecutive content words (title and summary
+    apart): what two texts written from one copy share and two texts that
+    merely use one vocabulary do not.
     """
 
     signature: tuple[int, ...]
@@ -114,6 +155,11 @@ class Fingerprint:
     shingle_count: int
     shingle_size: int = DEFAULT_SHINGLE_SIZE
     seed: int = 1
+    words: tuple[int, ...] = ()
+    title: tuple[int, ...] = ()
+    numbers: tuple[int, ...] = ()
+    all_numbers: tuple[int, ...] = ()
+    pairs: tuple[int, ...] = ()
 
     @property
     def reliable(self) -> bool:
@@ -121,9 +167,11 @@ class Fingerprint:
         return self.shingle_count >= MIN_SHINGLES
 
     def to_bytes(self) -> bytes:
-        """Serialize for storage: a 12-byte header, then the signature as
-        little-endian uint32 values. The layout is stable; ``from_bytes``
-        reads it back, recomputing the band keys from the signature."""
+        """Serialize for storage: a 12-byte header, the signature as
+        little-endian uint32 values, the four set lengths (uint16) and the
+        sets' hashes (uint32). The layout is stable; ``from_bytes`` reads it
+        back, recomputing the band keys from the signature."""
+        sets = (self.words, self.title, self.numbers, self.all_numbers, self.pairs)
         header = _HEADER.pack(
             _FORMAT_VERSION,
             len(self.signature),
@@ -132,23 +180,39 @@ class Fingerprint:
             self.shingle_count,
             self.seed & 0xFF,
         )
-        return header + np.asarray(self.signature, dtype="<u4").tobytes()
+        body = np.asarray(self.signature, dtype="<u4").tobytes()
+        lengths = _SETS.pack(*(min(len(x), 0xFFFF) for x in sets))
+        hashes = np.asarray([h for x in sets for h in x[:0xFFFF]], dtype="<u4").tobytes()
+        return header + body + lengths + hashes
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprint:
         """Read what ``to_bytes`` wrote. Raises ``ValueError`` ("fingerprint:
-        ...") when the bytes are truncated or of an unknown version."""
+        ...") when the bytes are truncated or of an unknown version (a
+        fingerprint of format 1, stored before the sets were kept, needs
+        ``monitor db refingerprint``)."""
         size = _HEADER.size
         if len(data) < size:
             raise ValueError(f"fingerprint: {len(data)} bytes is shorter than the {size}-byte header")
         version, num_perm, bands, shingle_size, shingle_count, seed = _HEADER.unpack_from(data)
         if version != _FORMAT_VERSION:
-            raise ValueError(f"fingerprint: unknown format version {version} (expected {_FORMAT_VERSION})")
-        if len(data) != size + 4 * num_perm:
             raise ValueError(
-                f"fingerprint: expected {size + 4 * num_perm} bytes for {num_perm} permutations, got {len(data)}"
+                f"fingerprint: format version {version} (expected {_FORMAT_VERSION}); run monitor db refingerprint"
             )
-        values = np.frombuffer(data, dtype="<u4", offset=size)
+        at = size + 4 * num_perm
+        if len(data) < at + _SETS.size:
+            raise ValueError(f"fingerprint: {len(data)} bytes is too short for {num_perm} permutations and the sets")
+        lengths = _SETS.unpack_from(data, at)
+        if len(data) != at + _SETS.size + 4 * sum(lengths):
+            raise ValueError(
+                f"fingerprint: expected {at + _SETS.size + 4 * sum(lengths)} bytes, got {len(data)}"
+            )
+        values = np.frombuffer(data, dtype="<u4", count=num_perm, offset=size)
+        hashes = np.frombuffer(data, dtype="<u4", offset=at + _SETS.size).tolist()
+        sets, start = [], 0
+        for n in lengths:
+            sets.append(tuple(hashes[start : start + n]))
+            start += n
         band_keys = _band_keys(values, bands) if bands else ()
         return cls(
             signature=tuple(int(v) for v in values),
@@ -156,19 +220,38 @@ class Fingerprint:
             shingle_count=shingle_count,
             shingle_size=shingle_size,
             seed=seed,
+            words=sets[0],
+            title=sets[1],
+            numbers=sets[2],
+            all_numbers=sets[3],
+            pairs=sets[4],
         )
 
 
 def normalize_words(text: str) -> list[str]:
-    """The words of ``text`` for comparison: NFKC, case-folded, accents
-    stripped, apostrophes dropped inside words ("Russia's" -> "russias"),
-    punctuation removed; Unicode-aware so Cyrillic, Greek or Arabic text yields
-    words too."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    decomposed = unicodedata.normalize("NFD", text)
-    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    text = _APOSTROPHES.sub("", text)
-    return _WORD.findall(text)
+    """The words of ``text`` for comparison: ``monitor.text.words`` (folded:
+    case, Latin/Greek/Cyrillic accents and dots removed, marks of Indic and
+    Thai letters kept, Chinese/Japanese/Korean as bigrams), with apostrophes
+    dropped inside words first ("Russia's" -> "russias")."""
+    return words(_APOSTROPHES.sub("", unicodedata.normalize("NFKC", text)))
+
+
+def identifiers(text: str) -> set[str]:
+    """The numbers and identifiers of ``text``: its tokens holding a digit,
+    folded, every digit written as ASCII (``২০২৪`` -> ``2024``)."""
+    found: set[str] = set()
+    for raw, _, _ in tokens(unicodedata.normalize("NFKC", text)):
+        if any(ch.isdigit() for ch in raw):
+            found.add("".join(str(unicodedata.digit(ch, 0)) if ch.isdigit() else ch for ch in raw.casefold()))
+    return found
+
+
+def _pairs(words: list[str]) -> set[str]:
+    return {f"{a} {b}" for a, b in zip(words, words[1:])}
+
+
+def _hash32_set(items: set[str]) -> tuple[int, ...]:
+    return tuple(sorted({_hash64(x) >> 32 for x in items}))
 
 
 def strip_boilerplate(summary: str) -> str:
@@ -234,6 +317,9 @@ class Fingerprinter:
         seed: int = 1,
         threshold: float = DEFAULT_THRESHOLD,
         strip_boilerplate: bool = True,
+        high: float = DEFAULT_HIGH,
+        low: float = DEFAULT_LOW,
+        recent_hours: float = DEFAULT_RECENT_HOURS,
     ) -> None:
         if num_perm < 1 or num_perm > 0xFFFF:
             raise ValueError(f"fingerprint: num_perm must be in 1..65535, got {num_perm}")
@@ -252,6 +338,11 @@ class Fingerprinter:
         self.seed = seed
         self.threshold = threshold
         self.strip_boilerplate = strip_boilerplate
+        if not 0.0 < low <= high <= 1.0:
+            raise ValueError(f"fingerprint: need 0 < low <= high <= 1, got low={low}, high={high}")
+        self.high = high
+        self.low = low
+        self.recent_hours = recent_hours
         self._salts = _salts(seed, num_perm)
 
     def shingle_set(self, title: str, summary: str) -> set[str]:
@@ -266,15 +357,82 @@ class Fingerprinter:
     def fingerprint(self, title: str, summary: str) -> Fingerprint:
         """Fingerprint a story from its plain-text title and summary (either
         may be empty). Never raises on any text."""
-        shingle_set = self.shingle_set(title or "", summary or "")
+        title, summary = title or "", summary or ""
+        if self.strip_boilerplate:
+            summary = strip_boilerplate(summary)
+        title_words = content_words(title)
+        summary_words = content_words(summary)
+        shingle_set = shingles(title_words, self.shingle_size) | shingles(summary_words, self.shingle_size)
+        word_pairs = _pairs(title_words) | _pairs(summary_words)
         signature = self._signature(shingle_set)
+        title_numbers = identifiers(title)
         return Fingerprint(
             signature=tuple(signature.tolist()),
             bands=_band_keys(signature, self.band_count) if shingle_set else (),
             shingle_count=len(shingle_set),
             shingle_size=self.shingle_size,
             seed=self.seed,
+            words=_hash32_set(shingle_set),
+            title=_hash32_set(set(title_words)),
+            numbers=_hash32_set(title_numbers),
+            all_numbers=_hash32_set(title_numbers | identifiers(summary)),
+            pairs=_hash32_set(word_pairs),
         )
+
+    def same_story(
+        self, new: Fingerprint, first: Fingerprint, gap_hours: float | None, high: float | None = None
+    ) -> bool:
+        """Whether ``new`` is the same report as ``first`` (a cluster's first
+        story), published ``gap_hours`` apart (None: unknown). Precision first,
+        since a false merge loses an alert and a missed one costs a duplicate
+        alert with "also reported by":
+
+        1. both must be ``reliable`` (enough words);
+        2. every number or identifier in either title must appear somewhere in
+           the other story (another version, year, episode, price or score is
+           another story);
+        3. titles built on one template (title Jaccard at least
+           ``TEMPLATE_TITLE``) that each have a word the other story never uses
+           are two stories (one name swapped for another), unless the bodies
+           are one copy (containment at least ``TEMPLATE_COPY``);
+        4. the exact containment of the content-word sets reaches ``low``
+           when the two were published within ``recent_hours`` (another
+           outlet's rewrite of the same agency copy comes within hours;
+           another development of a story comes later), ``high`` within
+           ``SAME_DAY_HOURS`` or when the gap is unknown, and
+           ``TEMPLATE_COPY`` (a near-verbatim copy) further apart. ``high``
+           overrides the fingerprinter's (``[dedup] threshold``).
+        """
+        high = self.high if high is None else high
+        if not (new.reliable and first.reliable) or not new.words or not first.words:
+            return False
+        if not set(new.numbers) <= set(first.all_numbers) or not set(first.numbers) <= set(new.all_numbers):
+            return False
+        a, b = set(new.words), set(first.words)
+        common = len(a & b)
+        contained = common / min(len(a), len(b))
+        ta, tb = set(new.title), set(first.title)
+        if ta and tb and contained < TEMPLATE_COPY:
+            title_jaccard = len(ta & tb) / len(ta | tb)
+            if title_jaccard >= TEMPLATE_TITLE and (ta - b) and (tb - a):
+                return False
+        shared_pairs = len(set(new.pairs) & set(first.pairs))
+        if shared_pairs < MIN_SHARED_PAIRS:
+            return False
+        if gap_hours is None:
+            return contained >= high
+        gap = abs(gap_hours)
+        if gap <= self.recent_hours:
+            return contained >= min(self.low, high)
+        if gap <= SAME_DAY_HOURS:
+            return contained >= high
+        return contained >= TEMPLATE_COPY
+
+    def containment(self, a: Fingerprint, b: Fingerprint) -> float:
+        """Exact containment of the smaller content-word set in the other (0.0 when either is empty)."""
+        if not a.words or not b.words:
+            return 0.0
+        return len(set(a.words) & set(b.words)) / min(len(a.words), len(b.words))
 
     def similarity(self, a: Fingerprint, b: Fingerprint) -> float:
         """Estimated Jaccard similarity of the two shingle sets: the share of
@@ -288,30 +446,9 @@ class Fingerprinter:
         agree = sum(1 for x, y in zip(a.signature, b.signature) if x == y)
         return agree / len(a.signature)
 
-    def best_match(self, fp: Fingerprint, stored: Sequence[bytes]) -> tuple[int, float] | None:
-        """The index and similarity of the stored fingerprint (``to_bytes`` form)
-        most similar to ``fp``, or None when none is comparable.
-
-        Vectorised over the signatures without rebuilding ``Fingerprint``
-        objects (no band keys recomputed): the cost of confirming many LSH
-        candidates stays a few microseconds each. Stored fingerprints of
-        another size or of an empty text are skipped.
-        """
-        if fp.shingle_count == 0 or not stored:
-            return None
-        size, n = _HEADER.size, len(fp.signature)
-        rows = [i for i, data in enumerate(stored) if len(data) == size + 4 * n and _HEADER.unpack_from(data)[4] > 0]
-        if not rows:
-            return None
-        matrix = np.frombuffer(b"".join(stored[i][size:] for i in rows), dtype="<u4").reshape(len(rows), n)
-        scores = (matrix == np.asarray(fp.signature, dtype=np.uint32)).sum(axis=1)
-        best = int(scores.argmax())
-        return rows[best], float(scores[best]) / n
-
     def is_near_duplicate(self, a: Fingerprint, b: Fingerprint) -> bool:
-        """True when both fingerprints are reliable and their estimated
-        Jaccard similarity reaches ``threshold``."""
-        return a.reliable and b.reliable and self.similarity(a, b) >= self.threshold
+        """``same_story`` with the time between the two unknown."""
+        return self.same_story(a, b, None)
 
     def _signature(self, shingle_set: set[str]) -> np.ndarray:
         if not shingle_set:

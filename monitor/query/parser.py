@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from monitor.query.errors import QuerySyntaxError
 from monitor.query.lexer import Token, lex
-from monitor.text import WORD, exact_words, fold
+from monitor.text import exact_words, fold, tokens
 
 __all__ = [
     "And", "Near", "Node", "Not", "Or", "Scope", "Term", "Word", "parse_query",
@@ -238,11 +238,10 @@ def _term(text: str, offset: int, *, phrase: bool) -> Term:
     """A ``Term`` from a chunk (``=US``, ``coordinat*``) or a phrase's inner text."""
     words: list[Word] = []
     if phrase:
-        for m in WORD.finditer(text):
-            start, end = m.span()
+        for raw, start, end in tokens(text):
             exact = start > 0 and text[start - 1] == "="
             prefix = end < len(text) and text[end] == "*"
-            words.append(_word(m.group(), exact, prefix, offset + start))
+            words.append(_word(raw, exact, prefix, offset + start))
         if not words:
             raise QuerySyntaxError("empty phrase: expected at least one word between the quotes", offset - 1)
         return Term(tuple(words), text, offset - 1)
@@ -256,7 +255,7 @@ def _term(text: str, offset: int, *, phrase: bool) -> Term:
         raise QuerySyntaxError(
             "a wildcard '*' may only end a word (e.g. coordinat*)", offset + star + (1 if exact else 0)
         )
-    found = WORD.findall(body)
+    found = [raw for raw, _, _ in tokens(body)]
     if not found:
         raise QuerySyntaxError(f"expected a term with letters or digits, found {text!r}", offset)
     last = len(found) - 1

@@ -9,8 +9,10 @@ from monitor.text.tokens import (
     fold,
     folded_words,
     plain_ascii,
+    tokens,
     word_spans,
     word_start,
+    words,
 )
 
 __all__ = [
@@ -22,7 +24,9 @@ __all__ = [
     "html_to_text",
     "plain_ascii",
     "quote",
+    "tokens",
     "truncate",
     "word_spans",
     "word_start",
+    "words",
 ]

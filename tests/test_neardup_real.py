@@ -1,0 +1,85 @@
+"""The near-duplicate decision against the labelled real-looking pairs (tests/testdata/neardup_real).
+
+Thresholds, not timings. The holdout split was never used to choose a
+parameter; its figures are asserted where the decision meets the issue's
+targets, and the README of the set records where it does not yet (per
+language recall in Bengali and Russian, one Chinese template pair).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.dedup import Fingerprinter
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("neardup_real", ROOT / "bench" / "neardup_real.py")
+assert _spec and _spec.loader
+real = importlib.util.module_from_spec(_spec)
+sys.modules["neardup_real"] = real
+_spec.loader.exec_module(real)
+
+LANGS = {"en", "ru", "es", "bn", "hi", "zh", "ar"}
+
+
+@pytest.fixture(scope="module")
+def pairs() -> list[dict]:
+    return real.load()
+
+
+def test_the_set_is_what_its_readme_says(pairs: list[dict]) -> None:
+    assert len(pairs) >= 400
+    assert {p["lang"] for p in pairs} >= LANGS
+    for p in pairs:
+        assert p["label"] in {"same", "related", "different"}, p["_where"]
+        assert p["split"] in {"tune", "holdout"}, p["_where"]
+        assert (p["a"]["event"] == p["b"]["event"]) is (p["label"] == "same"), p["_where"]
+    tune_beats = {p["beat"] for p in pairs if p["split"] == "tune"}
+    assert not tune_beats & {p["beat"] for p in pairs if p["split"] == "holdout"}  # whole beats held out
+
+
+@pytest.mark.parametrize("split", ["tune", "holdout"])
+def test_different_stories_stay_apart_and_same_reports_mostly_join(pairs: list[dict], split: str) -> None:
+    scores = real.score(Fingerprinter(), pairs, split)
+    overall = scores["all"]
+    assert overall.different_rate <= 0.02, [p["id"] for p in overall.wrong if p["label"] == "different"]
+    assert overall.related_merged <= 0.02 * overall.related
+    assert overall.recall >= 0.5, overall.recall
+    assert overall.precision >= 0.99
+    for lang in LANGS:
+        assert scores[lang].different_merged <= 1, lang  # at most one template pair in any language
+
+
+@pytest.mark.parametrize("split", ["tune", "holdout"])
+def test_replaying_the_set_in_time_order_chains_nothing(pairs: list[dict], split: str) -> None:
+    result = real.replay(Fingerprinter(), pairs, split)
+    stories_of_event: dict[str, set[str]] = {}
+    for p in pairs:
+        if p["split"] == split:
+            for side in (p["a"], p["b"]):
+                stories_of_event.setdefault(side["event"], set()).add(side["title"] + side["summary"])
+    assert result.largest <= max(len(v) for v in stories_of_event.values())
+    assert all(len(events) == 2 for events in result.mixed), result.mixed  # a false merge at most, never a chain
+    assert len(result.mixed) <= (2 if split == "holdout" else 0), result.mixed  # holdout: see the set's README
+    assert result.recall >= 0.45, result.recall  # same-report pairs joined through the real LSH lookup
+
+
+def test_synthetic_copies_keep_their_recall_and_precision() -> None:
+    stories = [json.loads(line) for line in (ROOT / "tests/testdata/neardup/stories.jsonl").read_text().splitlines()]
+    fp = Fingerprinter()
+    prints = {s["id"]: fp.fingerprint(s["title"], s["summary"]) for s in stories}
+    originals = [s for s in stories if s["kind"] == "original"]
+    tp = fn = wrong = 0
+    for s in stories:
+        for o in originals:
+            if o is not s:
+                merged = fp.same_story(prints[s["id"]], prints[o["id"]], None)
+                same = o["cluster"] == s["cluster"]
+                tp, fn, wrong = tp + (merged and same), fn + (same and not merged), wrong + (merged and not same)
+    assert tp / (tp + fn) >= 0.95
+    assert wrong == 0
