@@ -34,6 +34,8 @@ EXTRA = [
     "title:(coalition) summary:(Islamic)",
     "al-Bab",
     "café OR cafe",
+    # scripts an index tokenizer does not segment as the rule engine does
+    "北京", "外交部长", "大阪", "กรุงเทพ", "ตลาดหุ้น", "서울", "অস্ট্রেলিয়ার", "दिल्ली", "ঢাকা AND ক্রিকেট",
 ]
 
 
@@ -45,6 +47,14 @@ def stories() -> list[dict[str, str]]:
                 row = json.loads(line)
                 out.append({"title": row.get("title") or "", "summary": row.get("summary") or "", "source": row.get("source") or "x"})
     out.append({"title": "Un café à Paris", "summary": "Le café est fermé.", "source": "Le Monde"})
+    out += [
+        {"title": "中国外交部在北京表示", "summary": "外交部长当天会见了来访的客人。", "source": "新华社"},
+        {"title": "大阪府知事は会見で", "summary": "大阪の万博について話した。", "source": "NHK"},
+        {"title": "ฝนตกหนักในกรุงเทพวันนี้", "summary": "ตลาดหุ้นปิดตัวลดลง", "source": "ไทยรัฐ"},
+        {"title": "서울에서 회의가 열렸다", "summary": "", "source": "연합뉴스"},
+        {"title": "অস্ট্রেলিয়ার বিপক্ষে ঢাকায় ক্রিকেট সিরিজ", "summary": "ঢাকা টেস্টে বাংলাদেশ এগিয়ে।", "source": "প্রথম আলো"},
+        {"title": "दिल्ली में बारिश", "summary": "नई दिल्ली, 3 नवंबर (भाषा)", "source": "भाषा"},
+    ]
     return out
 
 

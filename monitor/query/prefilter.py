@@ -13,7 +13,10 @@ may only ever admit *more* stories than the query matches, never fewer, so:
 - a clause is kept only when every word of it is one an index tokenizer sees
   the same way the rule engine does: letters and digits only, and four or
   more of them unless one is a digit (short words of letters are often dotted
-  acronyms: ``U.S.`` folds to ``us`` while an index splits it into ``u`` and ``s``);
+  acronyms: ``U.S.`` folds to ``us`` while an index splits it into ``u`` and ``s``),
+  and none of it in a script written without spaces (Chinese, Japanese, Korean,
+  Thai, Lao, Khmer, Myanmar): the rule engine segments those into words, an
+  index's tokenizer keeps a whole run as one token;
 - None when no clause is left: the query must be evaluated story by story.
 """
 
@@ -28,6 +31,14 @@ from monitor.query.presearch import Anchor, requirements
 __all__ = ["index_clauses"]
 
 _INDEXABLE = re.compile(r"[^\W_]{4,}|[^\W_]*\d[^\W_]*")
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]"
+)
+
+
+def _indexable(word: str) -> bool:
+    return bool(_INDEXABLE.fullmatch(word)) and not _UNSPACED.search(word)
 MAX_CLAUSES = 8
 MAX_WORDS = 32
 
@@ -70,7 +81,7 @@ def index_clauses(
     clauses = [
         (words, share)
         for words, share in found
-        if len(words) <= MAX_WORDS and all(_INDEXABLE.fullmatch(word) for word, _ in words)
+        if len(words) <= MAX_WORDS and all(_indexable(word) for word, _ in words)
     ]
     clauses.sort(key=lambda c: (c[1], sorted(c[0])))
     out: list[frozenset[Anchor]] = []
