@@ -8,6 +8,7 @@ Public surface::
     build_ruleset(rules) -> (RuleSet, problems) # lenient: skips broken rules
     match(story, ruleset) -> list[RuleMatch]    # pure; also RuleSet.match(story)
     parse_query(text) -> Node                   # raises QuerySyntaxError
+    Similarity(frequencies, semantic, story_texts) # backends for rules by example
 
 The query language is described in ``monitor.query.parser`` and, for rule
 authors, in ``rules/README.md``.
@@ -21,10 +22,11 @@ from monitor.query.engine import (
     match,
 )
 from monitor.query.errors import QuerySyntaxError
+from monitor.query.examples import DEFAULT_THRESHOLDS, Similarity, similarity_text, threshold_for
 from monitor.query.loader import load_rule, load_rules
 from monitor.query.parser import parse_query
 
 __all__ = [
-    "CompiledRule", "QuerySyntaxError", "RuleSet", "build_ruleset", "compile_rules",
+    "DEFAULT_THRESHOLDS", "CompiledRule", "QuerySyntaxError", "Similarity", "similarity_text", "threshold_for", "RuleSet", "build_ruleset", "compile_rules",
     "load_rule", "load_rules", "match", "parse_query",
 ]
