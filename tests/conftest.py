@@ -22,6 +22,11 @@ from sqlalchemy import create_engine, text
 
 from monitor.clock import FrozenClock
 
+# Rules by example use the built-in backend in tests (and in the commands they
+# run), so loading the shipped rules stays fast; the semantic tests ask for
+# the semantic backend themselves.
+os.environ.setdefault("MONITOR_SIMILARITY", "builtin")
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = Path(__file__).resolve().parent / "testdata"

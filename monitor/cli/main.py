@@ -101,9 +101,11 @@ async def _poll_once(app: App, *, all_: bool, names: list[str] | None):  # type:
 @click.pass_obj
 def check(obj: Context) -> None:
     """Validate feeds.toml and every rule; print each problem with file and position."""
-    from monitor.cli.checks import run_checks
+    from monitor.cli.checks import check_all
 
-    problems, summary = run_checks(obj.settings)
+    problems, warnings, summary = check_all(obj.settings)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
     for p in problems:
         click.echo(str(p))
     if problems:

@@ -46,6 +46,7 @@ class Settings:
     smtp: SmtpEnv = field(default_factory=SmtpEnv)
     http_address: str = "127.0.0.1:8787"
     worker_id: str = ""
+    similarity: str = "auto"  # MONITOR_SIMILARITY: auto (semantic where installed) | builtin
 
     @classmethod
     def from_env(
@@ -94,9 +95,13 @@ class Settings:
         if security not in ("starttls", "ssl", "none"):
             problems.append(Problem("MONITOR_SMTP_SECURITY", f"must be starttls, ssl or none; got {security!r}"))
             security = "starttls"
+        similarity = (get("MONITOR_SIMILARITY") or "auto").lower()
+        if similarity not in ("auto", "builtin"):
+            problems.append(Problem("MONITOR_SIMILARITY", f"must be auto or builtin; got {similarity!r}"))
         if problems:
             raise ConfigError(problems)
         return cls(
+            similarity=similarity,
             database_url=db_url,
             config_path=config_path,
             rules_dir=rules_dir,

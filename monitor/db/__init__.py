@@ -31,8 +31,10 @@ from monitor.db.schema import (
     StoryRow,
 )
 from monitor.db.sql import insert, supports_skip_locked
+from monitor.db.texts import recent_story_texts, story_texts_by_id
 
 __all__ = [
+    "recent_story_texts", "story_texts_by_id",
     "DeliveryRow",
     "DigestRow",
     "Feed",

@@ -213,7 +213,7 @@ class Deliverer:
                     deliveries.c.id, deliveries.c.rule_id, deliveries.c.destination, deliveries.c.channel,
                     deliveries.c.attempts, deliveries.c.story_id, deliveries.c.cluster_id,
                     stories.c.title, stories.c.summary, stories.c.url, stories.c.source, stories.c.published_at,
-                    matches.c.terms,
+                    matches.c.terms, matches.c.similarity, matches.c.example,
                 )
                 .join(stories, stories.c.id == deliveries.c.story_id)
                 .join(matches, matches.c.id == deliveries.c.match_id)
@@ -227,7 +227,7 @@ class Deliverer:
             delivery_id=row.id, rule_id=row.rule_id, rule_name=rule.name if rule else row.rule_id,
             severity=rule.severity if rule else "normal", title=row.title, summary=row.summary, url=row.url,
             source=row.source, published=row.published_at, terms=tuple(row.terms or ()), channel=row.channel,
-            also_seen_in=tuple(also),
+            also_seen_in=tuple(also), similarity=row.similarity, example=row.example,
         )
         return row, alert
 

@@ -68,7 +68,7 @@ def gather(
     rows = conn.execute(
         select(
             matches.c.rule_id, matches.c.cluster_id, matches.c.terms, stories.c.title, stories.c.url,
-            stories.c.source, stories.c.published_at, stories.c.summary,
+            stories.c.source, stories.c.published_at, stories.c.summary, matches.c.similarity, matches.c.example,
         )
         .join(stories, stories.c.id == matches.c.story_id)
         .where(matches.c.matched_at >= start, matches.c.matched_at < end)
@@ -89,6 +89,7 @@ def gather(
             DigestEntry(
                 title=r.title, url=r.url, source=r.source, also_seen_in=also, published=r.published_at,
                 summary=r.summary, terms=tuple(r.terms or ()), severity=severity,
+                similarity=r.similarity, example=r.example,
             )
         )
     return [
