@@ -100,5 +100,6 @@ def clock() -> FrozenClock:
 def _no_monitor_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never inherit the developer's deployment settings."""
     for key in list(os.environ):
-        if key.startswith("MONITOR_") and key != "MONITOR_TEST_POSTGRES_URL":
+        if key.startswith("MONITOR_") and key not in ("MONITOR_TEST_POSTGRES_URL", "MONITOR_SIMILARITY"):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MONITOR_SIMILARITY", "builtin")

@@ -79,7 +79,7 @@ url = "{server.url('/broken.xml')}"
 
 
 def monitor(workdir: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args], cwd=workdir, env=full_env, capture_output=True, text=True,
