@@ -115,7 +115,7 @@ def check(obj: Context) -> None:
 
 
 def _mount() -> None:
-    from monitor.cli.backtest import backtest
+    from monitor.cli.backtest import backtest, misses
     from monitor.cli.db import db
     from monitor.cli.digest import digest
     from monitor.cli.feeds import feeds
@@ -123,6 +123,7 @@ def _mount() -> None:
     from monitor.cli.stories import stories
 
     rules_group.add_command(backtest)
+    rules_group.add_command(misses)
     for group in (rules_group, db, digest, feeds, stories):
         main.add_command(group)
 
