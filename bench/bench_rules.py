@@ -320,7 +320,7 @@ def by_example(model, stories: list[Story], rng: random.Random) -> None:  # type
             embedded = sum(1 for s in stories if _embedded(ruleset, s))
         base = base or cpu
         print(f"{name:>18} {compile_s:>9.2f} {embedded:>9} "
-              f"{sum(map(len, found)) / len(stories):>11.3f} {cpu * 1e3:>9.3f} {cpu / base:>12.1f}x")
+              f"{sum(map(len, found)) / len(stories):>11.3f} {cpu * 1e3:>9.3f} {cpu / base:>12.1f}x", flush=True)
     print("embedded: stories some rule's boolean part let through, each embedded once; compile: examples embedded once.")
 
 

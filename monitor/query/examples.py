@@ -42,14 +42,15 @@ class Similarity:
 
     ``frequencies``: document frequencies for the built-in backend (None:
     the background corpus shipped with the package). ``semantic``: allow the
-    semantic backend when installed (False forces the built-in one, as a
-    user without the extra would have). ``story_texts``: maps stored story
+    semantic backend when installed (the CLI and service turn it on unless
+    MONITOR_SIMILARITY=builtin; off, the default, every rule gets the
+    built-in one, with a note for those that asked for semantic). ``story_texts``: maps stored story
     ids to their text, for ``example_stories`` (None: there is no database;
     such examples are skipped with a note).
     """
 
     frequencies: Frequencies | None = None
-    semantic: bool = True
+    semantic: bool = False
     story_texts: StoryTexts | None = None
     _builtin: BuiltinBackend | None = field(default=None, init=False, repr=False)
     _semantic: Blended | None = field(default=None, init=False, repr=False)
@@ -62,7 +63,7 @@ class Similarity:
     def backend(self, name: str) -> tuple[Backend, str | None]:
         """The backend for a rule asking for ``name``, and a note when it is another one."""
         if name == "semantic":
-            why = semantic_unavailable() if self.semantic else "the semantic backend is switched off"
+            why = semantic_unavailable() if self.semantic else "the semantic backend is off (MONITOR_SIMILARITY=builtin)"
             if why is None:
                 if self._semantic is None:
                     self._semantic = Blended(shared_semantic(), self.builtin())
