@@ -259,7 +259,7 @@ def build_blocks(alert: Alert) -> list[dict]:
     if terms:
         lines.append(f"Matched: {terms}")
     if alert.similarity is not None:
-        example = trim(escape_mrkdwn(clean(alert.example or "", single_line=True)), 300, escaped=True)
+        example = escape_mrkdwn(trim(neutralise_formatting(clean(alert.example or "", single_line=True)), 300))
         lines.append(f"Similar ({alert.similarity:.2f}) to example: {example}")
     url = link_url(alert.url)
     if url:
