@@ -37,7 +37,17 @@ The presearch passes of the three rule sets are interleaved (10, 1,000,
 of load on the machine during the run shifts all three alike instead of
 skewing the cost ratio; timed passes drop their results (see ``one_pass``).
 
+A second table times 1,000 rules by example (the same analyst rules, each
+with three examples and a counter-example written from its topic's words)
+for each similarity backend, against the same 1,000 rules without examples:
+CPU per story, how many stories were embedded (some rule's boolean part let
+them through; a story is embedded once whatever the number of such rules),
+and the compile time (every example embedded once). ``--examples-stories``
+sets how many stories (the semantic backend is slow); ``--no-examples``
+skips the table.
+
     .venv/bin/python bench/bench_rules.py [--stories 5000] [--seed 1] [--model analyst|zipf] [--rounds 5]
+        [--examples-stories 1000] [--no-examples]
 """
 
 from __future__ import annotations
@@ -51,8 +61,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from itertools import accumulate
 
+from dataclasses import replace
+
 from monitor.model import Rule, Story
-from monitor.query import compile_rules
+from monitor.query import Similarity, compile_rules
+from monitor.similar import semantic_unavailable
 
 WHEN = datetime(2016, 10, 25, tzinfo=timezone.utc)
 SYLLABLES = [c + v for c in "bcdfghklmnprstvz" for v in "aeiou"]
@@ -230,6 +243,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", choices=("analyst", "zipf"), default="analyst")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--examples-stories", type=int, default=1000)
+    parser.add_argument("--no-examples", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     words = vocabulary(rng, VOCABULARY)
@@ -265,6 +280,61 @@ def main() -> None:
     print("\nnaive: every enabled rule's tree evaluated against each story (same tokenization);")
     print("the naive column at 1,000 and 10,000 rules ran on fewer stories; matches were compared on those.")
     print("cand/story: rules evaluated per story after presearch; matches 0/1/2/3+: share of stories.")
+    if not args.no_examples:
+        by_example(model, stories[: args.examples_stories], rng)
+
+
+def with_examples(rule: Rule, rng: random.Random, words: list[str]) -> Rule:
+    """``rule`` with three examples and a counter-example built from its query's words."""
+    mine = [w for w in rule.query.replace("(", " ").replace(")", " ").replace('"', " ").split()
+            if w.isalpha() and w.islower() and w not in ("title",)] or ["news"]
+    def text(k: int) -> str:
+        return " ".join(rng.choice(mine) if rng.random() < 0.4 else rng.choice(words) for _ in range(k))
+    return replace(rule, examples=(text(12), text(12), text(12)), counter_examples=(text(12),))
+
+
+def by_example(model, stories: list[Story], rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    """CPU per story at 1,000 rules with examples, per backend, against the same rules without."""
+    words = [w for s in stories[:200] for w in s.summary.rstrip(".").split()]
+    plain = [model.rule(10_000 + i) for i in range(1_000)]
+    rules = [with_examples(r, rng, words) for r in plain]
+    rows = [("none (query only)", plain, Similarity(semantic=False))]
+    rows.append(("builtin", rules, Similarity(semantic=False)))
+    if semantic_unavailable() is None:
+        rows.append(("semantic", [replace(r, similarity="semantic") for r in rules], Similarity(semantic=True)))
+    else:
+        print(f"\nsemantic backend: skipped ({semantic_unavailable()})")
+    print(f"\n1,000 rules by example, {len(stories)} stories, CPU time of the process")
+    print(f"{'examples':>18} {'compile s':>9} {'embedded':>9} {'match/story':>11} {'ms/story':>9} {'vs query only':>13}")
+    base = None
+    for name, rs, sim in rows:
+        t0 = time.process_time()
+        ruleset = compile_rules(rs, similarity=sim)
+        compile_s = time.process_time() - t0
+        embedded = 0
+        ruleset.match(stories[0])  # warm up (model threads, caches)
+        t0 = time.process_time()
+        found = [ruleset.match(s) for s in stories]
+        cpu = (time.process_time() - t0) / len(stories)
+        if name != "none (query only)":
+            embedded = sum(1 for s in stories if _embedded(ruleset, s))
+        base = base or cpu
+        print(f"{name:>18} {compile_s:>9.2f} {embedded:>9} "
+              f"{sum(map(len, found)) / len(stories):>11.3f} {cpu * 1e3:>9.3f} {cpu / base:>12.1f}x", flush=True)
+    print("embedded: stories some rule's boolean part let through, each embedded once; compile: examples embedded once.")
+
+
+def _doc(story: Story):  # type: ignore[no-untyped-def]
+    from monitor.query.evaluate import Doc
+    from monitor.query.engine import story_texts
+
+    return Doc(story_texts(story))
+
+
+def _embedded(ruleset, story: Story) -> bool:  # type: ignore[no-untyped-def]
+    doc = _doc(story)
+    return any(ruleset.rules[i].examples is not None and ruleset.rules[i].predicate(doc)
+               for i in ruleset.candidates(story, doc))
 
 
 if __name__ == "__main__":

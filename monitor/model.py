@@ -77,10 +77,17 @@ class Story:
 @dataclass(frozen=True, slots=True)
 class RuleMatch:
     """A rule matched a story; ``terms`` are the words/phrases that matched,
-    in the order they first occur in the story, without duplicates."""
+    in the order they first occur in the story, without duplicates.
+
+    An example-based match (the rule's examples judged the story similar)
+    also carries ``similarity``, the cosine with the nearest example, and
+    ``example``, that example's first words; both are None for a match of
+    the boolean query alone."""
 
     rule_id: str
     terms: tuple[str, ...]
+    similarity: float | None = None
+    example: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +99,7 @@ class Rule:
 
     id: str
     name: str
-    query: str
+    query: str = ""
     fields: tuple[str, ...] = ("title", "summary", "content")
     channel: str | None = None
     severity: Severity = "normal"
@@ -102,6 +109,16 @@ class Rule:
     tags: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     path: str = ""
+    # Rules by example (rules/README.md): texts the rule is about, texts it is
+    # not about, ids of stored stories that are examples, the cosine a story
+    # needs, the backend, and a boolean query within which similar stories
+    # match even when ``query`` does not.
+    examples: tuple[str, ...] = ()
+    counter_examples: tuple[str, ...] = ()
+    example_stories: tuple[str, ...] = ()
+    threshold: tuple[tuple[str, float], ...] = ()  # (backend, cosine); ("*", x) for every backend
+    similarity: str = "builtin"
+    prefilter: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +139,5 @@ class Alert:
     terms: tuple[str, ...]
     channel: str | None = None
     also_seen_in: tuple[str, ...] = field(default_factory=tuple)
+    similarity: float | None = None  # an example-based match: cosine with the nearest example
+    example: str | None = None  # ... and that example's first words

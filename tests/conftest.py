@@ -22,6 +22,11 @@ from sqlalchemy import create_engine, text
 
 from monitor.clock import FrozenClock
 
+# Rules by example use the built-in backend in tests (and in the commands they
+# run), so loading the shipped rules stays fast; the semantic tests ask for
+# the semantic backend themselves.
+os.environ.setdefault("MONITOR_SIMILARITY", "builtin")
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = Path(__file__).resolve().parent / "testdata"
@@ -95,5 +100,6 @@ def clock() -> FrozenClock:
 def _no_monitor_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never inherit the developer's deployment settings."""
     for key in list(os.environ):
-        if key.startswith("MONITOR_") and key != "MONITOR_TEST_POSTGRES_URL":
+        if key.startswith("MONITOR_") and key not in ("MONITOR_TEST_POSTGRES_URL", "MONITOR_SIMILARITY"):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MONITOR_SIMILARITY", "builtin")

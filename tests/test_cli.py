@@ -79,7 +79,7 @@ url = "{server.url('/broken.xml')}"
 
 
 def monitor(workdir: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args], cwd=workdir, env=full_env, capture_output=True, text=True,
@@ -229,8 +229,30 @@ def test_backtest_counts_what_a_rule_would_have_caught(workdir: Path, server: Fe
     result = monitor(workdir, "rules", "backtest", "russia-us-syria", "--since", "1d")
     assert result.returncode == 0, result.stderr
     assert "1 of 2 stories" in result.stdout and SEED_TITLE in result.stdout
+    assert "1 judged by the rule's examples" in result.stdout and "similar 0." in result.stdout
     bad = monitor(workdir, "rules", "backtest", "russia-us-syria", "--since", "soon")
     assert bad.returncode == 2
+
+
+PARAPHRASE = (
+    "<item><guid>para-1</guid><title>Moscow claims its jets hit Islamic State alongside American aircraft</title>"
+    "<link>https://www.geoplotics.example/para</link><description>The Pentagon said there was no such operation."
+    "</description></item>"
+)
+
+
+def test_misses_lists_stories_like_the_matches_that_the_rule_did_not_match(workdir: Path, server: FeedServer) -> None:
+    write_config(workdir, server)
+    (workdir / "rules" / "narrow.toml").write_text('name = "narrow"\nquery = "coordinated"\n')
+    server.set_route("/geo.xml", rss(seed_item(), PARAPHRASE, OLD_ITEM))
+    monitor(workdir, "poll", "--once")
+    result = monitor(workdir, "rules", "misses", "narrow", "--since", "1d", "--limit", "5")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "2 stories not matched" in lines[0] and "compared with 1 matches and examples (builtin)" in lines[0]
+    assert "Moscow claims its jets" in lines[1] and "Weather service" in lines[3]  # most like the match first
+    assert float(lines[1].split()[0]) > float(lines[3].split()[0])
+    assert "nearest: Russia Said It Coordinated" in lines[2]
 
 
 def test_stories_show_lists_the_cluster(workdir: Path, server: FeedServer) -> None:

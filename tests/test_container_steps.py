@@ -144,9 +144,13 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    """A minimal environment: no MONITOR_*, no PYTHONPATH, no pip configuration."""
+    """A minimal environment: no MONITOR_*, no PYTHONPATH, no pip configuration.
+
+    MONITOR_SIMILARITY=builtin: the image has no [semantic] extra, but the
+    clean virtualenv sees this environment's packages, which may have it."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+        "MONITOR_SIMILARITY": "builtin",
         "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **extra,
     }
 

@@ -158,7 +158,7 @@ def world(tmp_path: Path) -> Iterator[tuple[FeedServer, FakeSlack, Service, Path
         (tmp_path / "rules" / "pentagon.toml").write_text(
             'name = "Pentagon"\nquery = \'Pentagon OR Kremlin\'\n', encoding="utf-8"
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
         env.update(
             MONITOR_DATABASE_URL=f"sqlite:///{tmp_path / 'monitor.db'}", MONITOR_HTTP_ADDRESS="off",
             MONITOR_SLACK_BOT_TOKEN=slack.token, MONITOR_SLACK_API_URL=slack.url, MONITOR_SLACK_CHANNEL=CHANNEL,

@@ -142,7 +142,7 @@ def poll_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PollRun]:
         (tmp / "feeds.toml").write_text(_feeds_toml(feeds), encoding="utf-8")
         (tmp / "rules").mkdir()
         (tmp / "rules" / "pentagon.toml").write_text('name = "Pentagon"\nquery = \'Pentagon OR Kremlin\'\n', encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
         env.update(MONITOR_DATABASE_URL=f"sqlite:///{tmp / 'monitor.db'}", MONITOR_HTTP_ADDRESS="off")
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.monotonic()

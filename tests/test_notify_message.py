@@ -181,3 +181,10 @@ def test_any_feed_text_gives_a_message_within_slacks_limits_and_without_markup(t
         assert cleaned.startswith(kept)
         assert is_grapheme_boundary(cleaned, len(kept))
     assert all(unicodedata.category(ch) != "Cs" for ch in rendered)
+
+
+def test_a_match_by_example_shows_its_similarity_and_nearest_example_escaped() -> None:
+    alert = sample_alert(similarity=0.6234, example="Pentagon denies <!channel> strikes with Russia …")
+    text = json.dumps(build_blocks(alert))
+    assert "Similar (0.62) to example: Pentagon denies &lt;!channel&gt; strikes with Russia" in text
+    assert "Similar (" not in json.dumps(build_blocks(sample_alert()))

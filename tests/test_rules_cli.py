@@ -31,17 +31,21 @@ def test_it_prints_one_json_line_per_match() -> None:
     result = run(["--rules", str(ROOT / "rules"), "test", "--json"], LINES)
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert lines == [
-        {"id": "seed", "rule": "russia-us-syria", "terms": ["Russia", "Coordinated", "Syrian", "Airstrikes", "US", "Pentagon"]},
-        {"id": "7", "rule": "cyberattack", "terms": ["Ransomware"]},
-    ]
+    seed = lines[0]
+    assert {k: seed[k] for k in ("id", "rule", "terms")} == {
+        "id": "seed", "rule": "russia-us-syria", "terms": ["Russia", "US", "Pentagon"]
+    }
+    # a match by example says how similar and to which example; a boolean match has neither key
+    assert 0.2 <= seed["similarity"] <= 1 and seed["example"].split()[0] in {"Pentagon", "Russia", "Moscow", "US-led"}
+    assert lines[1:] == [{"id": "7", "rule": "cyberattack", "terms": ["Ransomware"]}]
 
 
 def test_it_prints_a_readable_table_with_terms_marked() -> None:
     result = run(["--rules", str(ROOT / "rules"), "test", "--input", "-"], LINES)
     assert result.exit_code == 0
-    assert "seed\trussia-us-syria\t**Russia**, **Coordinated**" in result.stdout
-    assert "**Russia** Said It **Coordinated** **Syrian** **Airstrikes** With **US**, **Pentagon** Denies" in result.stdout
+    assert "seed\trussia-us-syria\t**Russia**, **US**, **Pentagon**" in result.stdout
+    assert "similarity 0." in result.stdout
+    assert "**Russia** Said It Coordinated Syrian Airstrikes With **US**, **Pentagon** Denies" in result.stdout
     assert "3 stories, 2 matches, 4 rules" in result.stderr
 
 

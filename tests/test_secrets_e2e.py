@@ -176,7 +176,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         (tmp / "rules" / "pentagon.toml").write_text('name = "Pentagon"\nquery = \'Pentagon OR Kremlin\'\n', encoding="utf-8")
         token_file = tmp / "bot-token"
         token_file.write_text(FILE_TOKEN + "\n", encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
         env.update(
             MONITOR_DATABASE_URL=db_url, MONITOR_HTTP_ADDRESS="off", MONITOR_SLACK_API_URL=slack.url,
             MONITOR_SLACK_CHANNEL="alerts", MONITOR_SMTP_HOST=smtp.host, MONITOR_SMTP_PORT=str(smtp.port),

@@ -175,7 +175,7 @@ class Workers:
 
 
 def worker_env(pg_url: str, slack: FakeSlack) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
     env.update(
         MONITOR_DATABASE_URL=pg_url, MONITOR_SLACK_BOT_TOKEN=slack.token, MONITOR_SLACK_API_URL=slack.url,
         MONITOR_SLACK_CHANNEL=CHANNEL, MONITOR_HTTP_ADDRESS="off",
@@ -387,7 +387,7 @@ def test_it_refuses_a_second_worker_on_the_same_sqlite_database(tmp_path: Path, 
     (tmp_path / "rules" / "watch.toml").write_text(f"name = \"Watch\"\nquery = '{RULE_QUERY}'\n")
     config = tmp_path / "feeds.toml"
     config.write_text(f'[[feeds]]\nname = "feed"\nurl = "{feed_server.url("/feed.xml")}"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
     env.update(MONITOR_DATABASE_URL=f"sqlite:///{tmp_path / 'monitor.db'}", MONITOR_HTTP_ADDRESS="off")
     workers = Workers(tmp_path, config, env)
     try:

@@ -131,9 +131,11 @@ async def _poll_once(app: App, *, all_: bool, names: list[str] | None):  # type:
 @click.pass_obj
 def check(obj: Context) -> None:
     """Validate feeds.toml and every rule; print each problem with file and position."""
-    from monitor.cli.checks import run_checks
+    from monitor.cli.checks import check_all
 
-    problems, summary = run_checks(obj.settings)
+    problems, warnings, summary = check_all(obj.settings)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
     for p in problems:
         click.echo(str(p))
     if problems:
@@ -143,7 +145,7 @@ def check(obj: Context) -> None:
 
 
 def _mount() -> None:
-    from monitor.cli.backtest import backtest
+    from monitor.cli.backtest import backtest, misses
     from monitor.cli.db import db
     from monitor.cli.digest import digest
     from monitor.cli.feeds import feeds
@@ -151,6 +153,7 @@ def _mount() -> None:
     from monitor.cli.stories import stories
 
     rules_group.add_command(backtest)
+    rules_group.add_command(misses)
     for group in (rules_group, db, digest, feeds, stories):
         main.add_command(group)
 

@@ -14,6 +14,7 @@ bad line is reported on standard error with its line number).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -26,7 +27,7 @@ import click
 from monitor.clock import SystemClock
 from monitor.errors import Problem
 from monitor.model import Rule, Story
-from monitor.query import build_ruleset, load_rule, load_rules
+from monitor.query import Similarity, build_ruleset, load_rule, load_rules
 
 __all__ = ["rules", "rules_dir_of", "story_from_json"]
 
@@ -60,7 +61,10 @@ def rules_dir_of(ctx: click.Context) -> Path:
 @rules.command("test")
 @click.option("--input", "input_path", default=None, metavar="FILE|-", help="JSON lines of stories; - or absent: standard input.")
 @click.option("--text", "texts", multiple=True, help="Match this text (as a story title) instead of reading input. Repeatable.")
-@click.option("--json", "as_json", is_flag=True, help='One JSON line per match: {"id", "rule", "terms"}.')
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help='One JSON line per match: {"id", "rule", "terms"}, plus "similarity" and "example" for a match by example.',
+)
 @click.argument("rule_files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def test_rules(
@@ -73,8 +77,10 @@ def test_rules(
     reported with its number and skipped; the exit code is then 1.
     """
     loaded, problems = _load(rules_dir_of(ctx), rule_files)
-    ruleset, more = build_ruleset(loaded)
+    ruleset, more = build_ruleset(loaded, similarity=edge_similarity())
     problems += more
+    for note in ruleset.notes:
+        click.echo(f"warning: {note}", err=True)
     if problems:
         for p in problems:
             click.echo(str(p), err=True)
@@ -106,14 +112,25 @@ def test_rules(
         for m in ruleset.match(item):
             matched += 1
             if as_json:
-                click.echo(json.dumps({"id": item.entry_key, "rule": m.rule_id, "terms": list(m.terms)}, ensure_ascii=False))
+                out: dict[str, Any] = {"id": item.entry_key, "rule": m.rule_id, "terms": list(m.terms)}
+                if m.similarity is not None:
+                    out["similarity"], out["example"] = m.similarity, m.example
+                click.echo(json.dumps(out, ensure_ascii=False))
             else:
                 _print_match(item, m.rule_id, m.terms, bold)
+                if m.similarity is not None:
+                    click.echo(f"\tsimilarity {m.similarity:.2f} to example: {m.example}")
     if not as_json:
         click.echo(f"{seen} stories, {matched} matches, {len(ruleset)} rules", err=True)
     if bad:
         click.echo(f"rules test: {bad} bad input line(s)", err=True)
         ctx.exit(1)
+
+
+def edge_similarity() -> Similarity:
+    """Backends for commands without a database: the shipped background
+    corpus; semantic where installed unless MONITOR_SIMILARITY=builtin."""
+    return Similarity(semantic=os.environ.get("MONITOR_SIMILARITY", "auto").strip().lower() != "builtin")
 
 
 def _load(folder: Path, files: tuple[Path, ...]) -> tuple[list[Rule], list[Problem]]:

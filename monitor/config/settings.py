@@ -54,6 +54,7 @@ class Settings:
     http_address_explicit: bool = False
     worker_id: str = ""
     web_token: str | None = field(default=None, repr=False)  # MONITOR_WEB_TOKEN: the console's password
+    similarity: str = "auto"  # MONITOR_SIMILARITY: auto (semantic where installed) | builtin
 
     @classmethod
     def from_env(
@@ -102,9 +103,13 @@ class Settings:
         if security not in ("starttls", "ssl", "none"):
             problems.append(Problem("MONITOR_SMTP_SECURITY", f"must be starttls, ssl or none; got {security!r}"))
             security = "starttls"
+        similarity = (get("MONITOR_SIMILARITY") or "auto").lower()
+        if similarity not in ("auto", "builtin"):
+            problems.append(Problem("MONITOR_SIMILARITY", f"must be auto or builtin; got {similarity!r}"))
         if problems:
             raise ConfigError(problems)
         return cls(
+            similarity=similarity,
             database_url=db_url,
             config_path=config_path,
             rules_dir=rules_dir,

@@ -37,6 +37,7 @@ from monitor.db.schema import (
     StoryRow,
 )
 from monitor.db.sql import insert, supports_skip_locked
+from monitor.db.texts import recent_story_texts, story_texts_by_id
 
 __all__ = [
     "ArticlePlan",
@@ -45,6 +46,7 @@ __all__ = [
     "finish_article",
     "match_waiting",
     "recover_articles",
+    "recent_story_texts", "story_texts_by_id",
     "DeliveryRow",
     "DigestRow",
     "Feed",

@@ -367,7 +367,8 @@ def match_story(
     for rm in matcher(story):
         match_id = conn.execute(
             insert(conn, matches_t)
-            .values(rule_id=rm.rule_id, cluster_id=cluster_id, story_id=story_id, terms=list(rm.terms), matched_at=now)
+            .values(rule_id=rm.rule_id, cluster_id=cluster_id, story_id=story_id, terms=list(rm.terms), matched_at=now,
+                    similarity=rm.similarity, example=rm.example)
             .on_conflict_do_nothing(index_elements=["rule_id", "cluster_id"])
             .returning(matches_t.c.id)
         ).scalar()

@@ -175,6 +175,9 @@ class MatchRow(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
     terms: Mapped[list[str]] = mapped_column(JSON, default=list)
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # a match by example: cosine with the nearest example, and its first words
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    example: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class DeliveryRow(Base):

@@ -315,7 +315,7 @@ class Deliverer:
                     deliveries.c.id, deliveries.c.rule_id, deliveries.c.destination, deliveries.c.channel,
                     deliveries.c.attempts, deliveries.c.story_id, deliveries.c.cluster_id,
                     stories.c.title, stories.c.summary, stories.c.url, stories.c.source, stories.c.published_at,
-                    stories.c.content, matches.c.terms,
+                    stories.c.content, matches.c.terms, matches.c.similarity, matches.c.example,
                 )
                 .join(stories, stories.c.id == deliveries.c.story_id)
                 .join(matches, matches.c.id == deliveries.c.match_id)
@@ -330,7 +330,7 @@ class Deliverer:
             severity=rule.severity if rule else "normal", title=row.title,
             summary=quote(row.summary, row.content, tuple(row.terms or ())), url=row.url,
             source=row.source, published=row.published_at, terms=tuple(row.terms or ()), channel=row.channel,
-            also_seen_in=tuple(also),
+            also_seen_in=tuple(also), similarity=row.similarity, example=row.example,
         )
         return row, alert
 

@@ -32,6 +32,8 @@ class DigestEntry:
     summary: str
     terms: tuple[str, ...]
     severity: str = "normal"
+    similarity: float | None = None  # a match by example: cosine with the nearest example
+    example: str | None = None  # ... and that example's first words
 
     @property
     def outlets(self) -> tuple[str, ...]:

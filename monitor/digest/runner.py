@@ -70,6 +70,7 @@ def gather(
         select(
             matches.c.rule_id, matches.c.cluster_id, matches.c.terms, stories.c.title, stories.c.url,
             stories.c.source, stories.c.published_at, stories.c.summary, stories.c.content,
+            matches.c.similarity, matches.c.example,
         )
         .join(stories, stories.c.id == matches.c.story_id)
         .where(matches.c.matched_at >= start, matches.c.matched_at < end)
@@ -90,6 +91,7 @@ def gather(
             DigestEntry(
                 title=r.title, url=r.url, source=r.source, also_seen_in=also, published=r.published_at,
                 summary=quote(r.summary, r.content, tuple(r.terms or ())), terms=tuple(r.terms or ()), severity=severity,
+                similarity=r.similarity, example=r.example,
             )
         )
     return [

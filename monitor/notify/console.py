@@ -51,6 +51,8 @@ def format_alert(alert: Alert) -> str:
     terms = [t for t in (clean(t, single_line=True) for t in alert.terms) if t]
     if terms:
         lines.append("  matched: " + ", ".join(terms))
+    if alert.similarity is not None:
+        lines.append(f"  similar ({alert.similarity:.2f}) to example: {clean(alert.example, single_line=True)}")
     url = clean(alert.url, single_line=True)
     if url:
         lines.append(f"  {url}")

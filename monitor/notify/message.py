@@ -258,6 +258,9 @@ def build_blocks(alert: Alert) -> list[dict]:
     terms = terms_text(alert.terms)
     if terms:
         lines.append(f"Matched: {terms}")
+    if alert.similarity is not None:
+        example = escape_mrkdwn(trim(neutralise_formatting(clean(alert.example or "", single_line=True)), 300))
+        lines.append(f"Similar ({alert.similarity:.2f}) to example: {example}")
     url = link_url(alert.url)
     if url:
         lines.append(f"<{url}|Read the story>")

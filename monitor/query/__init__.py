@@ -9,6 +9,7 @@ Public surface::
     match(story, ruleset) -> list[RuleMatch]    # pure; also RuleSet.match(story)
     parse_query(text) -> Node                   # raises QuerySyntaxError
     index_clauses(tree, fields, indexed)        # words a full-text index must find
+    Similarity(frequencies, semantic, story_texts) # backends for rules by example
 
 The query language is described in ``monitor.query.parser`` and, for rule
 authors, in ``rules/README.md``.
@@ -22,11 +23,13 @@ from monitor.query.engine import (
     match,
 )
 from monitor.query.errors import QuerySyntaxError
+from monitor.query.examples import DEFAULT_THRESHOLDS, Similarity, similarity_text, threshold_for
 from monitor.query.loader import load_rule, load_rules
 from monitor.query.parser import parse_query
 from monitor.query.prefilter import index_clauses
 
 __all__ = [
-    "CompiledRule", "QuerySyntaxError", "RuleSet", "build_ruleset", "compile_rules", "index_clauses",
+    "DEFAULT_THRESHOLDS", "CompiledRule", "QuerySyntaxError", "RuleSet", "Similarity", "build_ruleset",
+    "compile_rules", "index_clauses", "similarity_text", "threshold_for",
     "load_rule", "load_rules", "match", "parse_query",
 ]

@@ -2,7 +2,7 @@
 long-running service that wires time to work.
 """
 
-from monitor.service.app import App, build_app
+from monitor.service.app import App, build_app, similarity_for
 from monitor.service.runner import InstanceLock, Service
 
 __all__ = [
@@ -10,4 +10,5 @@ __all__ = [
     "InstanceLock",
     "Service",
     "build_app",
+    "similarity_for",
 ]

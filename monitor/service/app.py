@@ -19,7 +19,15 @@ from sqlalchemy import Engine
 
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, DigestConfig, Settings, load_config
-from monitor.db import IngestOptions, SyncReport, make_engine, sync_feeds, upgrade
+from monitor.db import (
+    IngestOptions,
+    SyncReport,
+    make_engine,
+    recent_story_texts,
+    story_texts_by_id,
+    sync_feeds,
+    upgrade,
+)
 from monitor.dedup import Fingerprinter
 from monitor.delivery import Deliverer, DeliveryOptions
 from monitor.digest import DigestRunner, SmtpSender, SmtpSettings
@@ -27,7 +35,8 @@ from monitor.errors import ConfigError
 from monitor.model import Rule, RuleMatch, Story
 from monitor.notify import Notifier, build_notifier
 from monitor.pipeline import ArticleOptions, Poller
-from monitor.query import RuleSet, compile_rules, load_rules
+from monitor.query import RuleSet, Similarity, compile_rules, load_rules
+from monitor.similar import Frequencies
 from monitor.reader import AddressGuard, Fetcher, FetchLimits
 
 
@@ -36,12 +45,37 @@ def worker_id(settings: Settings) -> str:
     return settings.worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def load_ruleset(settings: Settings, files: Sequence[str] = ()) -> tuple[list[Rule], RuleSet]:
-    """Load and compile the rules folder; raises ConfigError listing every broken rule."""
+#: Below this many stored stories, their document frequencies are added to the background corpus's.
+_OWN_FREQUENCIES = 2000
+
+
+def similarity_for(settings: Settings, engine: Engine | None = None) -> Similarity:
+    """The similarity backends for rules by example: document frequencies and
+    example stories from the database when there is one (a small store leans
+    on the shipped background corpus too); semantic unless MONITOR_SIMILARITY=builtin."""
+    semantic = settings.similarity != "builtin"
+    if engine is None:
+        return Similarity(semantic=semantic)
+    own = Frequencies.from_texts(recent_story_texts(engine))
+    if own.docs < _OWN_FREQUENCIES:
+        own = own.merged(Frequencies.background())
+    return Similarity(frequencies=own, semantic=semantic, story_texts=lambda ids: story_texts_by_id(engine, ids))
+
+
+def load_ruleset(
+    settings: Settings, files: Sequence[str] = (), engine: Engine | None = None
+) -> tuple[list[Rule], RuleSet]:
+    """Load and compile the rules folder; raises ConfigError listing every broken rule.
+    Notes on rules by example (a backend fallback) go to standard error."""
     rules, problems = load_rules(settings.rules_dir)
     if problems:
         raise ConfigError(problems)
-    return rules, compile_rules(rules)
+    by_example = any(r.examples or r.example_stories for r in rules)
+    similarity = similarity_for(settings, engine if by_example else None)
+    ruleset = compile_rules(rules, similarity=similarity)
+    for note in ruleset.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    return rules, ruleset
 
 
 @dataclass
@@ -75,7 +109,7 @@ class App:
 
     def reload_rules(self) -> None:
         """Re-read the rules folder; on error the running rules stay (raises ConfigError)."""
-        rules, ruleset = load_ruleset(self.settings)
+        rules, ruleset = load_ruleset(self.settings, engine=self.engine)
         self.rules, self.ruleset = rules, ruleset
         self.rules_by_id = {r.id: r for r in rules}
 
@@ -168,6 +202,8 @@ def build_app(
     engine = make_engine(settings.database_url, pool_size=pool_size or max(5, min(config.defaults.concurrency // 5, 20)))
     if migrate:
         upgrade(engine)
+    if migrate and any(r.examples or r.example_stories for r in rules):
+        rules, ruleset = load_ruleset(settings, engine=engine)  # frequencies and example stories from the store
     if notifier is None:
         notifier = build_notifier(
             bot_token=settings.slack_bot_token, default_channel=settings.slack_channel,

@@ -1,0 +1,151 @@
+"""Rules by example: the rule keys, both backends, and the seed rule on its labelled set.
+
+The semantic tests need the [semantic] extra and skip with the reason shown
+without it. Figures on the held-back third: ``bench/eval_examples.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from monitor.model import Rule, Story
+from monitor.query import Similarity, build_ruleset, compile_rules, load_rule
+from monitor.similar import BuiltinBackend, Examples, Frequencies, semantic_unavailable, terms
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_SET = ROOT / "tests" / "testdata" / "rules" / "seed_set" / "stories.jsonl"
+WHEN = datetime(2026, 1, 1, tzinfo=timezone.utc)
+semantic = pytest.mark.skipif(semantic_unavailable() is not None, reason=f"semantic extra: {semantic_unavailable()}")
+
+
+def story(title: str, summary: str = "", language: str | None = None) -> Story:
+    return Story("k", title, summary, "", WHEN, "Example", language=language)
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "r.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_terms_fold_and_cut_words_alike_in_english_and_russian() -> None:
+    assert terms("Coordinated strikes, the coordination") == ["coordi", "strike", "coordi"]
+    assert terms("совместные удары, совместных") == ["совмес", "удары", "совмес"]
+
+
+def test_builtin_cosine_prefers_the_paraphrase_and_respects_counter_examples() -> None:
+    backend = BuiltinBackend(Frequencies.background())
+    ex = Examples(backend, ["Russian and US jets bombed militants together"], ["Russia and the US argue at the UN"], 0.1)
+    near = ex.nearest(backend.vector("Russia says US jets and its own bombed the militants together"))
+    assert near.similar and near.score > 0.3 and near.example.startswith("Russian and US")
+    far = ex.nearest(backend.vector("Russia and the US argue again at the UN"))
+    assert not far.similar and far.counter > far.score
+
+
+def test_loader_reads_and_checks_the_example_keys(tmp_path: Path) -> None:
+    rule, problems = load_rule(write(tmp_path, '''name = "x"
+examples = ["a b c"]
+counter_examples = ["d e"]
+example_stories = [12, "13"]
+threshold = { builtin = 0.3, semantic = 0.5 }
+similarity = "semantic"
+'''))
+    assert problems == [] and rule is not None
+    assert rule.query == "" and rule.example_stories == ("12", "13")
+    assert dict(rule.threshold) == {"builtin": 0.3, "semantic": 0.5}
+    _, problems = load_rule(write(tmp_path, '''name = "x"
+query = "a"
+threshold = 2
+similarity = "fuzzy"
+prefilter = "b NEAR5 c"
+'''))
+    said = [(p.key, p.line, p.message) for p in problems]
+    assert ("threshold", 3, "needs examples (or example_stories) to compare stories with") in said
+    assert ("similarity", 4, "needs examples (or example_stories) to compare stories with") in said
+    assert any(k == "prefilter" and line == 5 for k, line, _ in said)
+    _, problems = load_rule(write(tmp_path, 'name = "x"\nexamples = ["", "ok"]\nthreshold = 0\nsimilarity = "fuzzy"\n'))
+    said = {p.key: p.message for p in problems}
+    assert said["examples"] == "entry 1 is empty"
+    assert "above 0" in said["threshold"] and "builtin, semantic" in said["similarity"]
+    _, problems = load_rule(write(tmp_path, 'name = "x"\n'))
+    assert [p.key for p in problems] == ["query"]
+
+
+def test_query_and_similar_examples_alone_and_prefilter() -> None:
+    base = dict(examples=("Russian and US jets bombed militants together",), counter_examples=("talks at the UN",))
+    gated = Rule("g", "g", "Russia*", fields=("title",), **base)
+    alone = Rule("a", "a", "", fields=("title",), **base)
+    either = Rule("e", "e", "Pentagon", fields=("title",), prefilter="Russia*", **base)
+    rs = compile_rules([gated, alone, either], similarity=Similarity(semantic=False))
+    said = {m.rule_id: m for m in rs.match(story("Moscow says its jets and US jets bombed militants together"))}
+    assert set(said) == {"a"} and said["a"].similarity and said["a"].terms == ()
+    said = {m.rule_id: m for m in rs.match(story("Russia says its jets and US jets bombed militants together"))}
+    assert set(said) == {"g", "a", "e"} and said["g"].terms == ("Russia",)
+    said = {m.rule_id: m for m in rs.match(story("Pentagon budget hearing"))}
+    assert set(said) == {"e"} and said["e"].similarity is None  # the query alone, no similarity needed
+    assert rs.match_exhaustive(story("Russia holds talks at the UN")) == rs.match(story("Russia holds talks at the UN")) == []
+
+
+def test_semantic_rule_falls_back_visibly_without_the_backend() -> None:
+    rule = Rule("s", "s", "", examples=("a joint strike",), similarity="semantic")
+    rs, problems = build_ruleset([rule], similarity=Similarity(semantic=False))
+    assert problems == [] and [n.key for n in rs.notes] == ["similarity"]
+    assert "using builtin" in rs.notes[0].message
+    assert rs.rules[0].examples is not None and rs.rules[0].examples.backend.name == "builtin"
+
+
+def test_example_stories_without_a_database_are_noted_and_never_match() -> None:
+    rule = Rule("s", "s", "x", example_stories=("5",))
+    rs, _ = build_ruleset([rule], similarity=Similarity(semantic=False))
+    assert "no database" in rs.notes[0].message and rs.match(story("x")) == []
+    sim = Similarity(semantic=False, story_texts=lambda ids: {"5": "x marks the spot"})
+    rs, _ = build_ruleset([rule], similarity=sim)
+    assert rs.notes == () and rs.match(story("x marks the spot"))[0].similarity == 1.0
+
+
+def _seed(split: str) -> list[dict]:
+    rows = [json.loads(line) for line in SEED_SET.read_text(encoding="utf-8").splitlines()]
+    return [r for r in rows if r["split"] == split]
+
+
+def _scores(backend: str, split: str) -> tuple[float, float, list[dict]]:
+    rule, problems = load_rule(ROOT / "rules" / "russia-us-syria.toml")
+    assert problems == [] and rule is not None
+    from dataclasses import replace
+
+    rs = compile_rules([replace(rule, similarity=backend)], similarity=Similarity(semantic=backend == "semantic"))
+    tp = fp = fn = 0
+    caught_ru = []
+    for r in _seed(split):
+        said = bool(rs.match(story(r["title"], r["summary"], r["language"])))
+        truth = r["label"] == "match"
+        tp, fp, fn = tp + (said and truth), fp + (said and not truth), fn + (truth and not said)
+        if said and truth and r["language"] == "ru":
+            caught_ru.append(r)
+    return tp / (tp + fp), tp / (tp + fn), caught_ru
+
+
+def test_the_seed_rule_on_its_tune_split_with_the_builtin_backend() -> None:
+    precision, recall, _ = _scores("builtin", "tune")
+    assert precision >= 0.95 and recall >= 0.9
+
+
+def test_the_seed_rule_on_the_held_back_third_with_the_builtin_backend() -> None:
+    # measured, not tuned: see bench/eval_examples.py and the figures in rules/README.md
+    precision, recall, caught_ru = _scores("builtin", "holdout")
+    assert precision >= 0.9 and recall >= 0.75
+    assert len(caught_ru) >= 5  # Russian-language reports are caught
+
+
+@pytest.mark.semantic
+@pytest.mark.timeout(900)
+@semantic
+def test_the_seed_rule_with_the_semantic_backend() -> None:
+    precision, recall, _ = _scores("semantic", "tune")
+    assert precision >= 0.9 and recall >= 0.9
+    precision, recall, caught_ru = _scores("semantic", "holdout")
+    assert precision >= 0.7 and recall >= 0.75 and len(caught_ru) >= 5
