@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,6 +73,31 @@ def _monitor(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 6
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def _monitor_peak(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 60
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run ``monitor ARGS`` and return its result with the peak RSS (KiB) of that process alone.
+
+    ``RUSAGE_CHILDREN`` keeps the largest child the test process ever waited for
+    (an earlier test's worker counts too); ``wait4`` reports this child's own."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "monitor", *args], cwd=cwd, env=env, stdout=out, stderr=err, text=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read()), usage.ru_maxrss
 
 
 def _feeds_toml(feeds: dict[str, str]) -> str:
@@ -144,11 +169,9 @@ def poll_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PollRun]:
         (tmp / "rules" / "pentagon.toml").write_text('name = "Pentagon"\nquery = \'Pentagon OR Kremlin\'\n', encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
         env.update(MONITOR_DATABASE_URL=f"sqlite:///{tmp / 'monitor.db'}", MONITOR_HTTP_ADDRESS="off")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.monotonic()
-        done = _monitor(["poll", "--once", "--all"], tmp, env)
+        done, peak_kb = _monitor_peak(["poll", "--once", "--all"], tmp, env)
         wall = time.monotonic() - started
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     silent.close()
     listing = _monitor(["feeds", "--json"], tmp, env)
     assert listing.returncode == 0, listing.stderr
@@ -157,7 +180,7 @@ def poll_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PollRun]:
         stories = conn.execute("SELECT * FROM stories").fetchall()
     yield PollRun(
         hostile=hostile, out=done.stdout, err=done.stderr, code=done.returncode, wall=wall,
-        peak_rss_mb=max(peak_kb, before) / 1024, feeds={r["name"]: r for r in rows},
+        peak_rss_mb=peak_kb / 1024, feeds={r["name"]: r for r in rows},
         feeds_out=listing.stdout + listing.stderr, stories=stories,
     )
 
