@@ -75,29 +75,35 @@ def _monitor(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 6
     )
 
 
+_PEAK_WRAPPER = """
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+def _peak():
+    with open("/proc/self/status") as status, open(out, "w") as f:
+        f.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+atexit.register(_peak)
+sys.argv[0] = "monitor"
+runpy.run_module("monitor", run_name="__main__")
+"""
+
+
 def _monitor_peak(
     args: list[str], cwd: Path, env: dict[str, str], timeout: float = 60
 ) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run ``monitor ARGS`` and return its result with the peak RSS (KiB) of that process alone.
 
-    ``RUSAGE_CHILDREN`` keeps the largest child the test process ever waited for
-    (an earlier test's worker counts too); ``wait4`` reports this child's own."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "monitor", *args], cwd=cwd, env=env, stdout=out, stderr=err, text=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read()), usage.ru_maxrss
+    ``getrusage``'s ``ru_maxrss`` is no measure here: Linux carries the forking
+    process's high-water mark across ``fork`` and ``exec``, so a child of a test
+    process that has grown reports the test process's size. ``VmHWM`` in
+    ``/proc/self/status`` belongs to the child's own address space; the child
+    writes it at exit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "peak"
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_WRAPPER, str(out), *args], cwd=cwd, env=env, capture_output=True,
+            text=True, timeout=timeout,
+        )
+        return done, int(out.read_text()) if out.exists() else 0
 
 
 def _feeds_toml(feeds: dict[str, str]) -> str:
