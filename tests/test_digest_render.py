@@ -266,3 +266,18 @@ def test_it_keeps_text_lines_short() -> None:
     text = render_text(digest(DigestSection("r", "Rule", "high", (entry(summary="lorem ipsum " * 40),))))
     body_lines = [line for line in text.splitlines() if not line.startswith(("* ", "  http"))]
     assert max(len(line) for line in body_lines) <= 78
+
+
+@pytest.mark.parametrize(
+    ("text", "terms", "expected"),
+    [
+        ("中国外交部在北京表示", ("北京",), '中国外交部在<mark class="hit">北京</mark>表示'),
+        ("ฝนตกหนักในกรุงเทพวันนี้", ("กรุงเทพ",), 'ฝนตกหนักใน<mark class="hit">กรุงเทพ</mark>วันนี้'),
+        ("서울에서 회의", ("서울",), '<mark class="hit">서울</mark>에서 회의'),
+        ("Pentagonal Pentagon", ("Pentagon",), 'Pentagonal <mark class="hit">Pentagon</mark>'),
+    ],
+)
+def test_terms_of_scripts_without_spaces_are_highlighted_inside_running_text(
+    text: str, terms: tuple[str, ...], expected: str
+) -> None:
+    assert str(highlight(text, terms)) == expected

@@ -11,7 +11,6 @@ show the layout.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
@@ -20,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from monitor.digest.model import Digest
+from monitor.text import highlight as mark_terms
 
 SUMMARY_LIMIT = 320  # characters of summary shown per entry
 ALSO_SEEN_LIMIT = 6  # outlets named before "and N more"
@@ -79,35 +79,10 @@ def also_seen(outlets: Iterable[str], limit: int = ALSO_SEEN_LIMIT) -> str:
 
 
 @lru_cache(maxsize=256)
-def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    parts = []
-    for term in sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True):
-        body = r"\s+".join(re.escape(w) for w in term.split())
-        left = r"(?<!\w)" if term[0].isalnum() or term[0] == "_" else ""
-        right = r"(?!\w)" if term[-1].isalnum() or term[-1] == "_" else ""
-        parts.append(f"{left}{body}{right}")
-    if not parts:
-        return None
-    return re.compile("|".join(parts), re.IGNORECASE)
-
-
 def highlight(text: str, terms: Iterable[str]) -> Markup:
-    """``text`` escaped, with whole-word, case-insensitive ``terms`` wrapped in ``<mark>``.
-
-    The text is split at matches and every piece is escaped before any markup
-    is added, so nothing from ``text`` or ``terms`` reaches the HTML raw.
-    """
-    pattern = _term_pattern(tuple(terms))
-    if pattern is None:
-        return escape(text)
-    out: list[str] = []
-    pos = 0
-    for m in pattern.finditer(text):
-        out.append(str(escape(text[pos : m.start()])))
-        out.append(f'<mark class="hit">{escape(m.group(0))}</mark>')
-        pos = m.end()
-    out.append(str(escape(text[pos:])))
-    return Markup("".join(out))
+    """``text`` escaped, with whole-word, case-insensitive ``terms`` wrapped in ``<mark class="hit">``
+    (``monitor.text.highlight``: every piece escaped before any markup is added)."""
+    return mark_terms(text, terms, css_class="hit")
 
 
 def _environment(*, html: bool) -> Environment:

@@ -27,20 +27,17 @@ from collections.abc import Collection
 
 from monitor.query.parser import And, Near, Node, Not, Or, Scope, Term
 from monitor.query.presearch import Anchor, requirements
+from monitor.text import unspaced
 
 __all__ = ["index_clauses"]
 
 _INDEXABLE = re.compile(r"[^\W_]{4,}|[^\W_]*\d[^\W_]*")
-_UNSPACED = re.compile(
-    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf"
-    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]"
-)
+MAX_CLAUSES = 8
+MAX_WORDS = 32
 
 
 def _indexable(word: str) -> bool:
-    return bool(_INDEXABLE.fullmatch(word)) and not _UNSPACED.search(word)
-MAX_CLAUSES = 8
-MAX_WORDS = 32
+    return bool(_INDEXABLE.fullmatch(word)) and not unspaced(word)
 
 
 def _only_indexed(node: Node, indexed: Collection[str]) -> Node:

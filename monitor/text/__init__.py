@@ -1,7 +1,8 @@
-"""Text in every script: HTML to plain text, and the one tokenizer (what a word is)."""
+"""Text in every script: HTML to plain text, the one tokenizer (what a word is), and the highlighter."""
 
 
 from monitor.text.excerpt import quote
+from monitor.text.highlight import highlight
 from monitor.text.html import clean_text, html_to_text, truncate
 from monitor.text.tokens import (
     WORD,
@@ -10,6 +11,7 @@ from monitor.text.tokens import (
     folded_words,
     plain_ascii,
     tokens,
+    unspaced,
     word_spans,
     word_start,
     words,
@@ -21,11 +23,13 @@ __all__ = [
     "exact_words",
     "fold",
     "folded_words",
+    "highlight",
     "html_to_text",
     "plain_ascii",
     "quote",
     "tokens",
     "truncate",
+    "unspaced",
     "word_spans",
     "word_start",
     "words",

@@ -94,6 +94,13 @@ _NEEDS_SEGMENTING = re.compile(f"[{_CJK}{_SEA}]")
 _RUNS = re.compile(f"([{_CJK}]+)|([{_SEA}]+)|[^{_CJK}{_SEA}]+")
 
 
+def unspaced(text: str) -> bool:
+    """True when ``text`` holds a character of a script written without spaces between words
+    (Chinese, Japanese, Korean, Thai, Lao, Khmer, Myanmar): there, a word runs into its
+    neighbours, and a tokenizer that splits on spaces sees a whole run as one token."""
+    return _NEEDS_SEGMENTING.search(text) is not None
+
+
 def _fold_drop() -> dict[int, None]:
     """Characters that folding removes: dots, zero-width (non-)joiners, and the
     combining marks that are accents (Latin, Greek, Cyrillic diacritics) or

@@ -16,7 +16,6 @@ themselves around escaped text:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from typing import Any
@@ -24,6 +23,8 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
+
+from monitor.text import highlight as mark_terms
 
 __all__ = ["environment", "highlight", "safe_url", "to_json"]
 
@@ -42,20 +43,9 @@ def safe_url(url: str | None) -> str | None:
 
 
 def highlight(text: str | None, terms: Sequence[str]) -> Markup:
-    """``text`` escaped, every case-insensitive whole-word occurrence of a term in ``<mark>``."""
-    text = text or ""
-    wanted = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
-    if not wanted:
-        return escape(text)
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in wanted) + r")(?!\w)", re.IGNORECASE)
-    out: list[str] = []
-    last = 0
-    for m in pattern.finditer(text):
-        out.append(str(escape(text[last:m.start()])))
-        out.append(f"<mark>{escape(m.group(0))}</mark>")
-        last = m.end()
-    out.append(str(escape(text[last:])))
-    return Markup("".join(out))
+    """``text`` escaped, every case-insensitive whole-word occurrence of a term in ``<mark>``
+    (``monitor.text.highlight``)."""
+    return mark_terms(text, terms)
 
 
 def _utc(value: datetime | None) -> datetime | None:
