@@ -346,18 +346,10 @@ def timing_table(stories: list[dict], fp: Fingerprinter) -> None:
 def synthetic_recall(fp: Fingerprinter) -> None:
     """Every story of tests/testdata/neardup against every cluster's original, by the decision."""
     stories = load()
-    prints = {s["id"]: fp.fingerprint(s["title"], s["summary"]) for s in stories}
-    originals = [s for s in stories if s["kind"] == "original"]
-    tp = fn = fpos = 0
-    for s in stories:
-        for o in originals:
-            if o is s:
-                continue
-            merged = fp.same_story(prints[s["id"]], prints[o["id"]], None)
-            same = o["cluster"] == s["cluster"]
-            tp += merged and same
-            fn += same and not merged
-            fpos += merged and not same
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from neardup_real import synthetic
+
+    tp, fn, fpos = synthetic(fp, stories)
     print("0b. synthetic copies (tests/testdata/neardup): each story against each cluster's original, by same_story")
     table(["copies joined", "recall", "others merged", "precision"],
           [[f"{tp}/{tp + fn}", tp / (tp + fn), fpos, tp / (tp + fpos) if tp + fpos else 1.0]])

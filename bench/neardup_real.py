@@ -1,4 +1,5 @@
-"""The labelled real-looking pairs of tests/testdata/neardup_real: loading, scoring, replaying.
+"""The labelled near-duplicate sets: the real-looking pairs of tests/testdata/neardup_real
+(loading, scoring, replaying) and the synthetic copies of tests/testdata/neardup (``synthetic``).
 
 Shared by ``bench/bench_neardup.py`` (which prints the tables) and
 ``tests/test_neardup_real.py`` (which asserts the targets). A pair is judged
@@ -22,6 +23,22 @@ from pathlib import Path
 from monitor.dedup import Fingerprinter
 
 REAL = Path(__file__).resolve().parent.parent / "tests" / "testdata" / "neardup_real"
+SYNTHETIC = REAL.parent / "neardup" / "stories.jsonl"
+
+
+def synthetic(fp: Fingerprinter, stories: list[dict]) -> tuple[int, int, int]:
+    """Each synthetic story against every cluster's original, by ``same_story``:
+    (copies joined, copies missed, other stories merged)."""
+    prints = {s["id"]: fp.fingerprint(s["title"], s["summary"]) for s in stories}
+    originals = [s for s in stories if s["kind"] == "original"]
+    tp = fn = wrong = 0
+    for s in stories:
+        for o in originals:
+            if o is not s:
+                merged = fp.same_story(prints[s["id"]], prints[o["id"]], None)
+                same = o["cluster"] == s["cluster"]
+                tp, fn, wrong = tp + (merged and same), fn + (same and not merged), wrong + (merged and not same)
+    return tp, fn, wrong
 
 
 def load(folder: Path = REAL) -> list[dict]:
