@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from monitor.dedup import FINGERPRINT_VERSION
 from fakeslack import FakeSlack
 from feedserver import FeedServer
 
@@ -309,4 +310,4 @@ def test_db_refingerprint_rewrites_stale_fingerprints_with_a_progress_bar(workdi
     assert "re-fingerprinted 2 stories" in result.stdout
     assert "re-fingerprinting 2 stories" in result.stderr  # the progress bar's label
     with sqlite3.connect(workdir / "monitor.db") as conn:
-        assert conn.execute("SELECT count(*) FROM stories WHERE fingerprint_version = 2").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM stories WHERE fingerprint_version = ?", (FINGERPRINT_VERSION,)).fetchone() == (2,)

@@ -79,10 +79,39 @@ def test_it_round_trips_through_bytes(fp):
     f = fp.fingerprint("Магнитуда 6,1", "Землетрясение магнитудой 6,1 произошло у побережья Чили, сообщила USGS.")
     data = f.to_bytes()
     assert isinstance(data, bytes)
-    sets = len(f.words) + len(f.title) + len(f.numbers) + len(f.all_numbers) + len(f.pairs)
-    assert len(data) == 12 + 4 * fp.num_perm + 10 + 4 * sets
+    sets = len(f.words) + len(f.title) + len(f.numbers) + len(f.all_numbers) + len(f.pairs) + len(f.edges)
+    assert len(data) == 12 + 4 * fp.num_perm + 12 + 4 * sets
     assert f.numbers and f.words  # 6,1 is an identifier of the title
     assert Fingerprint.from_bytes(data) == f
+
+
+def test_it_reads_a_fingerprint_of_format_2_as_one_without_title_edges(fp):
+    f = fp.fingerprint("中国外交部在北京举行例行记者会", "外交部发言人在北京举行例行记者会，回答了记者提问。" * 3)
+    assert f.edges  # a title without spaces has its first and last letters kept
+    data = f.to_bytes()
+    at = 12 + 4 * fp.num_perm
+    old = bytes([2]) + data[1:at] + data[at : at + 10] + data[at + 12 : len(data) - 4 * len(f.edges)]
+    back = Fingerprint.from_bytes(old)
+    assert back.edges == () and back.words == f.words and back.pairs == f.pairs
+    assert fp.same_story(back, f, 0.5)
+
+
+def test_it_keeps_apart_two_chinese_verdicts_of_one_template_with_other_names(fp):
+    body = "新华社{city}11月12日电 {city}市中级人民法院公开宣判{who}受贿案，对被告人{name}以受贿罪判处{term}，并处没收个人全部财产。经审理查明，{name}利用职务便利，为有关单位和个人在工程承揽、职务晋升等方面提供帮助，非法收受财物。"
+    a = fp.fingerprint(
+        "湖南省政协原副主席郑旭东受贿案一审宣判",
+        body.format(city="长沙", who="湖南省政协原副主席郑旭东", name="郑旭东", term="无期徒刑"),
+    )
+    b = fp.fingerprint(
+        "江西省原副省长吴建平受贿案一审宣判",
+        body.format(city="南昌", who="江西省原副省长吴建平", name="吴建平", term="有期徒刑十四年"),
+    )
+    copy = fp.fingerprint(
+        "湖南省政协原副主席郑旭东受贿案一审宣判：获无期",
+        body.format(city="长沙", who="湖南省政协原副主席郑旭东", name="郑旭东", term="无期徒刑"),
+    )
+    assert not fp.same_story(b, a, 0.3)
+    assert fp.same_story(copy, a, 0.3)  # the same verdict under a longer headline still joins
 
 
 def test_it_round_trips_an_empty_fingerprint_through_bytes(fp):
@@ -96,9 +125,10 @@ def test_it_round_trips_an_empty_fingerprint_through_bytes(fp):
         (lambda b: b[:5], "shorter than the 12-byte header"),
         (lambda b: b[:-1], "expected \\d+ bytes"),
         (lambda b: b"\x09" + b[1:], "format version 9"),
+        (lambda b: b"\x02" + b[1:], "expected \\d+ bytes"),
         (lambda b: b"\x01" + b[1:], "format version 1 .*refingerprint"),
     ],
-    ids=["truncated header", "truncated sets", "unknown version", "the previous format"],
+    ids=["truncated header", "truncated sets", "unknown version", "format 2 lengths", "the previous format"],
 )
 def test_it_rejects_bytes_it_did_not_write(fp, mangle, message):
     data = fp.fingerprint("Fed holds rates", "The Federal Reserve held interest rates steady.").to_bytes()

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.text import tokens, words
+from monitor.text import tokens, unspaced, words
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -54,6 +54,7 @@ __all__ = [
     "MIN_SHINGLES",
     "STOPWORDS",
     "TEMPLATE_TITLE",
+    "TITLE_EDGE",
     "identifiers",
     "Fingerprint",
     "Fingerprinter",
@@ -61,6 +62,7 @@ __all__ = [
     "normalize_words",
     "shingles",
     "strip_boilerplate",
+    "title_edges",
 ]
 
 # Chosen from bench/bench_neardup.py on tests/testdata/neardup (see its README):
@@ -97,9 +99,15 @@ fingerprint alone: ``Fingerprint.reliable`` is False and ``is_near_duplicate``
 answers False. On the labelled set, headlines alone reach only 0.95 precision
 at the threshold. Callers should fall back to exact title or URL checks."""
 
-FINGERPRINT_VERSION = _FORMAT_VERSION = 2  # stored beside each fingerprint (stories.fingerprint_version)
+FINGERPRINT_VERSION = _FORMAT_VERSION = 3  # stored beside each fingerprint (stories.fingerprint_version)
+_READABLE = {2: struct.Struct("<HHHHH"), 3: struct.Struct("<HHHHHH")}  # lengths of the hash sets, by format
 _HEADER = struct.Struct("<BHHHIB")  # version, num_perm, bands, shingle_size, shingle_count, seed
-_SETS = struct.Struct("<HHHHH")  # lengths of the five hash sets after the signature
+_SETS = _READABLE[_FORMAT_VERSION]
+TITLE_EDGE = 5
+"""Titles written without spaces (Chinese, Japanese, Korean, Thai) that begin
+or end with the same ``TITLE_EDGE`` letters (digits aside) are one template
+("…省原副省长吴建平受贿案一审宣判"): as bigrams a swapped name changes too many
+of their words for the word-level template rule to see it."""
 _EMPTY_SLOT = 0xFFFFFFFF  # the signature value of a text with no shingles
 
 # Boilerplate that outlets add around the same wire copy. Only the edges of the
@@ -160,6 +168,7 @@ class Fingerprint:
     numbers: tuple[int, ...] = ()
     all_numbers: tuple[int, ...] = ()
     pairs: tuple[int, ...] = ()
+    edges: tuple[int, ...] = ()
 
     @property
     def reliable(self) -> bool:
@@ -168,10 +177,10 @@ class Fingerprint:
 
     def to_bytes(self) -> bytes:
         """Serialize for storage: a 12-byte header, the signature as
-        little-endian uint32 values, the four set lengths (uint16) and the
+        little-endian uint32 values, the six set lengths (uint16) and the
         sets' hashes (uint32). The layout is stable; ``from_bytes`` reads it
         back, recomputing the band keys from the signature."""
-        sets = (self.words, self.title, self.numbers, self.all_numbers, self.pairs)
+        sets = (self.words, self.title, self.numbers, self.all_numbers, self.pairs, self.edges)
         header = _HEADER.pack(
             _FORMAT_VERSION,
             len(self.signature),
@@ -187,29 +196,33 @@ class Fingerprint:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprint:
-        """Read what ``to_bytes`` wrote. Raises ``ValueError`` ("fingerprint:
-        ...") when the bytes are truncated or of an unknown version (a
-        fingerprint of format 1, stored before the sets were kept, needs
-        ``monitor db refingerprint``)."""
+        """Read what ``to_bytes`` wrote, in this format or format 2 (which
+        had no ``edges``: such a fingerprint compares as a title with spaces
+        until ``monitor db refingerprint`` rewrites it). Raises
+        ``ValueError`` ("fingerprint: ...") when the bytes are truncated or of
+        an unknown version (a fingerprint of format 1, stored before the sets
+        were kept, needs ``monitor db refingerprint``)."""
         size = _HEADER.size
         if len(data) < size:
             raise ValueError(f"fingerprint: {len(data)} bytes is shorter than the {size}-byte header")
         version, num_perm, bands, shingle_size, shingle_count, seed = _HEADER.unpack_from(data)
-        if version != _FORMAT_VERSION:
+        counts = _READABLE.get(version)
+        if counts is None:
             raise ValueError(
                 f"fingerprint: format version {version} (expected {_FORMAT_VERSION}); run monitor db refingerprint"
             )
         at = size + 4 * num_perm
-        if len(data) < at + _SETS.size:
+        if len(data) < at + counts.size:
             raise ValueError(f"fingerprint: {len(data)} bytes is too short for {num_perm} permutations and the sets")
-        lengths = _SETS.unpack_from(data, at)
-        if len(data) != at + _SETS.size + 4 * sum(lengths):
+        lengths = counts.unpack_from(data, at)
+        if len(data) != at + counts.size + 4 * sum(lengths):
             raise ValueError(
-                f"fingerprint: expected {at + _SETS.size + 4 * sum(lengths)} bytes, got {len(data)}"
+                f"fingerprint: expected {at + counts.size + 4 * sum(lengths)} bytes, got {len(data)}"
             )
         values = np.frombuffer(data, dtype="<u4", count=num_perm, offset=size)
-        hashes = np.frombuffer(data, dtype="<u4", offset=at + _SETS.size).tolist()
-        sets, start = [], 0
+        hashes = np.frombuffer(data, dtype="<u4", offset=at + counts.size).tolist()
+        sets: list[tuple[int, ...]] = []
+        start = 0
         for n in lengths:
             sets.append(tuple(hashes[start : start + n]))
             start += n
@@ -225,6 +238,7 @@ class Fingerprint:
             numbers=sets[2],
             all_numbers=sets[3],
             pairs=sets[4],
+            edges=sets[5] if len(sets) > 5 else (),
         )
 
 
@@ -244,6 +258,18 @@ def identifiers(text: str) -> set[str]:
         if any(ch.isdigit() for ch in raw):
             found.add("".join(str(unicodedata.digit(ch, 0)) if ch.isdigit() else ch for ch in raw.casefold()))
     return found
+
+
+def title_edges(title: str) -> set[str]:
+    """The first and last ``TITLE_EDGE`` letters of a title written without
+    spaces (``monitor.text.unspaced``), digits and punctuation left out; empty
+    for other titles and for titles too short to have a middle."""
+    if not unspaced(title):
+        return set()
+    letters = "".join(ch for ch in unicodedata.normalize("NFKC", title).casefold() if ch.isalpha())
+    if len(letters) < TITLE_EDGE + 2:
+        return set()
+    return {"<" + letters[:TITLE_EDGE], letters[-TITLE_EDGE:] + ">"}
 
 
 def _pairs(words: list[str]) -> set[str]:
@@ -377,6 +403,7 @@ class Fingerprinter:
             numbers=_hash32_set(title_numbers),
             all_numbers=_hash32_set(title_numbers | identifiers(summary)),
             pairs=_hash32_set(word_pairs),
+            edges=_hash32_set(title_edges(title)),
         )
 
     def same_story(
@@ -394,7 +421,9 @@ class Fingerprinter:
         3. titles built on one template (title Jaccard at least
            ``TEMPLATE_TITLE``) that each have a word the other story never uses
            are two stories (one name swapped for another), unless the bodies
-           are one copy (containment at least ``TEMPLATE_COPY``);
+           are one copy (containment at least ``TEMPLATE_COPY``); so are
+           titles written without spaces that share their first or last
+           ``TITLE_EDGE`` letters;
         4. the exact containment of the content-word sets reaches ``low``
            when the two were published within ``recent_hours`` (another
            outlet's rewrite of the same agency copy comes within hours;
@@ -414,7 +443,8 @@ class Fingerprinter:
         ta, tb = set(new.title), set(first.title)
         if ta and tb and contained < TEMPLATE_COPY:
             title_jaccard = len(ta & tb) / len(ta | tb)
-            if title_jaccard >= TEMPLATE_TITLE and (ta - b) and (tb - a):
+            one_template = title_jaccard >= TEMPLATE_TITLE or not set(new.edges).isdisjoint(first.edges)
+            if one_template and (ta - b) and (tb - a):
                 return False
         shared_pairs = len(set(new.pairs) & set(first.pairs))
         if shared_pairs < MIN_SHARED_PAIRS:
