@@ -23,7 +23,7 @@ from monitor.db import (
     ingest,
     sync_feeds,
 )
-from monitor.dedup import Fingerprinter
+from monitor.dedup import FINGERPRINT_VERSION, Fingerprinter
 from monitor.model import RuleMatch, Story
 from monitor.pipeline import Poller
 from monitor.reader import Fetcher, FetchLimits
@@ -362,7 +362,7 @@ def test_refingerprint_rewrites_old_fingerprints_and_their_bands_so_copies_join_
     assert refingerprint(engine, Fingerprinter(), batch=1, progress=seen.append) == 1
     assert seen == [1] and stale_count(engine) == 0
     with engine.connect() as conn:
-        assert conn.execute(select(st.c.fingerprint_version)).scalar_one() == 2
+        assert conn.execute(select(st.c.fingerprint_version)).scalar_one() == FINGERPRINT_VERSION
         assert conn.execute(select(func.count()).select_from(bands)).scalar_one() == Fingerprinter().band_count
     copy = Story("b", "Pentagon denies Russian claim of joint strikes", "MOSCOW (Wire) - " + SEED_BODY,
                  "https://n.example/b", clock.now() + timedelta(minutes=30), "B")
