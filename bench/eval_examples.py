@@ -1,13 +1,17 @@
 """Precision and recall of a rule on a labelled set, per similarity backend.
 
-    .venv/bin/python bench/eval_examples.py [--split holdout] [--rule rules/russia-us-syria.toml]
-        [--set tests/testdata/rules/seed_set/stories.jsonl] [--backend builtin|semantic|both] [--wrong]
+    .venv/bin/python bench/eval_examples.py [--split fresh2] [--rule rules/russia-us-syria.toml]
+        [--set tests/testdata/rules/seed_set/fresh2.jsonl] [--backend builtin|semantic|both] [--wrong]
+    .venv/bin/python bench/eval_examples.py --cv 5 [--backend builtin]
 
 Prints one table row per backend (the rule as written, with its examples
 judged by that backend) plus the boolean query alone, for the chosen split:
-``tune`` is what thresholds and examples were chosen on; ``holdout`` is
-kept out of that and is the figure to report. ``--wrong`` lists the stories
-each backend gets wrong. Without a database: document frequencies come from
+the held-out ``fresh2.jsonl`` by default, the figure to report (the
+rule's examples hold the stories of ``stories.jsonl`` and ``fresh.jsonl``,
+see ``bench/seed_examples.py``). ``--cv K`` is how the threshold was
+chosen: K-fold cross-validation over those labelled stories, each fold
+judged by the rule with that fold's own stories taken out of its examples
+and counter-examples. ``--wrong`` lists the stories each backend gets wrong. Without a database: document frequencies come from
 the shipped background corpus, as in ``monitor rules test``.
 """
 
@@ -58,17 +62,60 @@ def evaluate(ruleset, data):  # type: ignore[no-untyped-def]
     return p, r, tp, fp, fn, cpu, wrong
 
 
+SEED_SET = ROOT / "tests" / "testdata" / "rules" / "seed_set"
+TUNING = ("stories.jsonl", "fresh.jsonl")
+
+
+def cross_validate(rule, folds: int, backend: str, show_wrong: bool) -> None:  # type: ignore[no-untyped-def]
+    """Precision and recall over the tuning stories, each fold left out of the rule's examples."""
+    data = [item for name in TUNING for item in stories(SEED_SET / name, "all")]
+    names = ["builtin", "semantic"] if backend == "both" else [backend]
+    print(f"rule {rule.id}, {folds}-fold cross-validation on {' + '.join(TUNING)}: {len(data)} stories")
+    print(f"{'backend':<20} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
+    for name in names:
+        if name == "semantic" and semantic_unavailable():
+            print(f"semantic: skipped ({semantic_unavailable()})")
+            continue
+        tp = fp = fn = 0
+        wrong = []
+        for k in range(folds):
+            test = data[k::folds]
+            out = {f"{row['title']}\n{row['summary']}".strip() for row, _ in test}
+            fold_rule = replace(
+                rule,
+                similarity=name,
+                examples=tuple(t for t in rule.examples if t not in out),
+                counter_examples=tuple(t for t in rule.counter_examples if t not in out),
+            )
+            ruleset = compile_rules([fold_rule], similarity=Similarity(semantic=name == "semantic"))
+            _, _, a, b, c, _, w = evaluate(ruleset, test)
+            tp, fp, fn, wrong = tp + a, fp + b, fn + c, wrong + w
+        p = tp / (tp + fp) if tp + fp else 1.0
+        r = tp / (tp + fn) if tp + fn else 1.0
+        print(f"{name:<20} {p:>9.3f} {r:>7.3f} {tp:>4} {fp:>4} {fn:>4}")
+        if show_wrong:
+            for row, m in wrong:
+                print(f"  {row['id']} [{row['kind']}, {row['language']}] {'false positive' if m else 'missed'}: {row['title']}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--split", default="holdout", choices=["tune", "holdout", "all"])
+    ap.add_argument("--split", default="fresh2", choices=["tune", "holdout", "fresh", "fresh2", "all"])
     ap.add_argument("--rule", default=str(ROOT / "rules" / "russia-us-syria.toml"))
-    ap.add_argument("--set", default=str(ROOT / "tests" / "testdata" / "rules" / "seed_set" / "stories.jsonl"))
+    ap.add_argument("--set", default=str(SEED_SET / "fresh2.jsonl"))
     ap.add_argument("--backend", default="both", choices=["builtin", "semantic", "both"])
     ap.add_argument("--wrong", action="store_true")
+    ap.add_argument("--cv", type=int, default=0, metavar="K", help="K-fold cross-validation on the tuning stories")
+    ap.add_argument("--threshold", type=float, help="override the rule's threshold (for --cv)")
     args = ap.parse_args()
     rule, problems = load_rule(Path(args.rule))
     if rule is None:
         raise SystemExit("\n".join(map(str, problems)))
+    if args.threshold is not None:
+        rule = replace(rule, threshold=(("*", args.threshold),))
+    if args.cv:
+        cross_validate(rule, args.cv, args.backend, args.wrong)
+        return
     data = stories(Path(args.set), args.split)
     rows = []
     boolean = replace(rule, examples=(), counter_examples=(), example_stories=(), prefilter="", threshold=())

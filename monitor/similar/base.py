@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Backend", "Examples", "Nearest", "first_words"]
+__all__ = ["VOTES", "Backend", "Examples", "Nearest", "first_words"]
 
 
 class Backend(Protocol):
@@ -44,13 +44,27 @@ class Nearest:
     ``score`` is the cosine with the nearest example; ``example`` that
     example's text; ``counter`` the cosine with the nearest counter-example
     (0.0 when the rule has none); ``similar`` whether the text passes: the
-    score reaches the threshold and no counter-example is nearer.
+    score reaches the threshold and the text is nearer the examples than
+    the counter-examples, each side's ``VOTES`` nearest averaged.
     """
 
     score: float
     example: str
     counter: float
     similar: bool
+
+
+VOTES = 3
+"""How many of the nearest examples, and of the nearest counter-examples,
+are averaged to decide which side a text is on. One example alone lets a
+single stray neighbour decide (a counter-example that happens to share the
+names, an example that shares the place); chosen by cross-validation on the
+seed rule's labelled stories (``bench/eval_examples.py --cv``)."""
+
+
+def _top_mean(scores: Sequence[float], k: int) -> float:
+    top = sorted(scores, reverse=True)[:k]
+    return sum(top) / len(top) if top else 0.0
 
 
 class Examples:
@@ -72,9 +86,10 @@ class Examples:
         """The nearest example (and counter-example) to a text embedded by the same backend."""
         pos = self.backend.scores(vector, self._pos)
         best = max(range(len(pos)), key=pos.__getitem__)
-        neg = max(self.backend.scores(vector, self._neg)) if self._neg is not None else 0.0
+        neg = self.backend.scores(vector, self._neg) if self._neg is not None else []
         score = pos[best]
-        return Nearest(score, self.texts[best], neg, score >= self.threshold and score > neg)
+        nearer = _top_mean(pos, VOTES) > _top_mean(neg, VOTES)
+        return Nearest(score, self.texts[best], max(neg, default=0.0), score >= self.threshold and nearer)
 
 
 def first_words(text: str, words: int = 12) -> str:
