@@ -79,8 +79,8 @@ def test_it_round_trips_through_bytes(fp):
     f = fp.fingerprint("Магнитуда 6,1", "Землетрясение магнитудой 6,1 произошло у побережья Чили, сообщила USGS.")
     data = f.to_bytes()
     assert isinstance(data, bytes)
-    sets = len(f.words) + len(f.title) + len(f.numbers) + len(f.all_numbers) + len(f.pairs) + len(f.edges)
-    assert len(data) == 12 + 4 * fp.num_perm + 12 + 4 * sets
+    sets = len(f.words) + len(f.title) + len(f.numbers) + len(f.all_numbers) + len(f.pairs) + len(f.edges) + len(f.lead)
+    assert len(data) == 12 + 4 * fp.num_perm + 14 + 4 * sets
     assert f.numbers and f.words  # 6,1 is an identifier of the title
     assert Fingerprint.from_bytes(data) == f
 
@@ -90,9 +90,9 @@ def test_it_reads_a_fingerprint_of_format_2_as_one_without_title_edges(fp):
     assert f.edges  # a title without spaces has its first and last letters kept
     data = f.to_bytes()
     at = 12 + 4 * fp.num_perm
-    old = bytes([2]) + data[1:at] + data[at : at + 10] + data[at + 12 : len(data) - 4 * len(f.edges)]
+    old = bytes([2]) + data[1:at] + data[at : at + 10] + data[at + 14 : len(data) - 4 * (len(f.edges) + len(f.lead))]
     back = Fingerprint.from_bytes(old)
-    assert back.edges == () and back.words == f.words and back.pairs == f.pairs
+    assert back.edges == () and back.lead == () and back.words == f.words and back.pairs == f.pairs
     assert fp.same_story(back, f, 0.5)
 
 

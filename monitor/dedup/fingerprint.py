@@ -55,6 +55,7 @@ __all__ = [
     "STOPWORDS",
     "TEMPLATE_TITLE",
     "TITLE_EDGE",
+    "OWN_SUBJECT",
     "identifiers",
     "Fingerprint",
     "Fingerprinter",
@@ -84,7 +85,7 @@ DEFAULT_THRESHOLD = 0.5
 # content-word sets of at least HIGH at any distance in time, or LOW within
 # RECENT_HOURS of the cluster's first story; titles of one template
 # (Jaccard >= TEMPLATE_TITLE) with a swapped word apart.
-DEFAULT_HIGH = 0.7
+DEFAULT_HIGH = 0.75
 DEFAULT_LOW = 0.25
 DEFAULT_RECENT_HOURS = 3.0
 TEMPLATE_TITLE = 0.5
@@ -100,7 +101,7 @@ answers False. On the labelled set, headlines alone reach only 0.95 precision
 at the threshold. Callers should fall back to exact title or URL checks."""
 
 FINGERPRINT_VERSION = _FORMAT_VERSION = 3  # stored beside each fingerprint (stories.fingerprint_version)
-_READABLE = {2: struct.Struct("<HHHHH"), 3: struct.Struct("<HHHHHH")}  # lengths of the hash sets, by format
+_READABLE = {2: struct.Struct("<HHHHH"), 3: struct.Struct("<HHHHHHH")}  # lengths of the hash sets, by format
 _HEADER = struct.Struct("<BHHHIB")  # version, num_perm, bands, shingle_size, shingle_count, seed
 _SETS = _READABLE[_FORMAT_VERSION]
 TITLE_EDGE = 5
@@ -108,6 +109,11 @@ TITLE_EDGE = 5
 or end with the same ``TITLE_EDGE`` letters (digits aside) are one template
 ("…省原副省长吴建平受贿案一审宣判"): as bigrams a swapped name changes too many
 of their words for the word-level template rule to see it."""
+OWN_SUBJECT = 3
+"""Two stories are about two subjects when each title has at least this many
+words (of three letters or more, no digits) that its own summary repeats
+and the other story never uses: "Coventry go top … win over Millwall" and
+"Middlesbrough go second … win over Stoke", one template, two matches."""
 _EMPTY_SLOT = 0xFFFFFFFF  # the signature value of a text with no shingles
 
 # Boilerplate that outlets add around the same wire copy. Only the edges of the
@@ -169,6 +175,7 @@ class Fingerprint:
     all_numbers: tuple[int, ...] = ()
     pairs: tuple[int, ...] = ()
     edges: tuple[int, ...] = ()
+    lead: tuple[int, ...] = ()
 
     @property
     def reliable(self) -> bool:
@@ -177,10 +184,10 @@ class Fingerprint:
 
     def to_bytes(self) -> bytes:
         """Serialize for storage: a 12-byte header, the signature as
-        little-endian uint32 values, the six set lengths (uint16) and the
+        little-endian uint32 values, the seven set lengths (uint16) and the
         sets' hashes (uint32). The layout is stable; ``from_bytes`` reads it
         back, recomputing the band keys from the signature."""
-        sets = (self.words, self.title, self.numbers, self.all_numbers, self.pairs, self.edges)
+        sets = (self.words, self.title, self.numbers, self.all_numbers, self.pairs, self.edges, self.lead)
         header = _HEADER.pack(
             _FORMAT_VERSION,
             len(self.signature),
@@ -197,8 +204,9 @@ class Fingerprint:
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprint:
         """Read what ``to_bytes`` wrote, in this format or format 2 (which
-        had no ``edges``: such a fingerprint compares as a title with spaces
-        until ``monitor db refingerprint`` rewrites it). Raises
+        had no ``edges`` nor ``lead``: such a fingerprint compares as a title
+        with spaces and no subject until ``monitor db refingerprint``
+        rewrites it). Raises
         ``ValueError`` ("fingerprint: ...") when the bytes are truncated or of
         an unknown version (a fingerprint of format 1, stored before the sets
         were kept, needs ``monitor db refingerprint``)."""
@@ -239,6 +247,7 @@ class Fingerprint:
             all_numbers=sets[3],
             pairs=sets[4],
             edges=sets[5] if len(sets) > 5 else (),
+            lead=sets[6] if len(sets) > 6 else (),
         )
 
 
@@ -270,6 +279,11 @@ def title_edges(title: str) -> set[str]:
     if len(letters) < TITLE_EDGE + 2:
         return set()
     return {"<" + letters[:TITLE_EDGE], letters[-TITLE_EDGE:] + ">"}
+
+
+def _lead(title_words: list[str], summary_words: list[str]) -> set[str]:
+    body = set(summary_words)
+    return {w for w in title_words if w in body and len(w) > 2 and not any(ch.isdigit() for ch in w)}
 
 
 def _pairs(words: list[str]) -> set[str]:
@@ -404,6 +418,7 @@ class Fingerprinter:
             all_numbers=_hash32_set(title_numbers | identifiers(summary)),
             pairs=_hash32_set(word_pairs),
             edges=_hash32_set(title_edges(title)),
+            lead=_hash32_set(_lead(title_words, summary_words)),
         )
 
     def same_story(
@@ -423,7 +438,9 @@ class Fingerprinter:
            are two stories (one name swapped for another), unless the bodies
            are one copy (containment at least ``TEMPLATE_COPY``); so are
            titles written without spaces that share their first or last
-           ``TITLE_EDGE`` letters;
+           ``TITLE_EDGE`` letters; and so are two stories whose titles each
+           name ``OWN_SUBJECT`` words of their own ``lead`` that the other
+           story never uses;
         4. the exact containment of the content-word sets reaches ``low``
            when the two were published within ``recent_hours`` (another
            outlet's rewrite of the same agency copy comes within hours;
@@ -445,6 +462,8 @@ class Fingerprinter:
             title_jaccard = len(ta & tb) / len(ta | tb)
             one_template = title_jaccard >= TEMPLATE_TITLE or not set(new.edges).isdisjoint(first.edges)
             if one_template and (ta - b) and (tb - a):
+                return False
+            if len(set(new.lead) - b) >= OWN_SUBJECT and len(set(first.lead) - a) >= OWN_SUBJECT:
                 return False
         shared_pairs = len(set(new.pairs) & set(first.pairs))
         if shared_pairs < MIN_SHARED_PAIRS:
