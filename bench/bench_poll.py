@@ -366,7 +366,7 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import text
 
     from monitor.db import make_engine, upgrade
-    from monitor.dedup.fingerprint import _HEADER, _SETS, DEFAULT_BANDS, DEFAULT_NUM_PERM
+    from monitor.dedup.fingerprint import _HEADER, _SETS, DEFAULT_BANDS, DEFAULT_NUM_PERM, FINGERPRINT_VERSION
 
     engine = make_engine(args.db_url)
     upgrade(engine)
@@ -374,8 +374,9 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
     npr = np.random.default_rng(SEED)
     now = datetime.now(timezone.utc)
     words = [f"w{i}" for i in range(5000)]
-    header = _HEADER.pack(2, DEFAULT_NUM_PERM, DEFAULT_BANDS, 1, 40, 1)
-    set_lengths = _SETS.pack(40, 10, 0, 0, 0)  # content words, title words; no numbers, no word pairs
+    header = _HEADER.pack(FINGERPRINT_VERSION, DEFAULT_NUM_PERM, DEFAULT_BANDS, 1, 40, 1)
+    # content words, title words; no numbers, word pairs, title edges or lead words
+    set_lengths = _SETS.pack(40, 10, *([0] * (_SETS.size // 2 - 2)))
     total = args.stories
     t0 = time.perf_counter()
     with engine.begin() as conn:
@@ -394,7 +395,8 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
             summary = " ".join(rng.choices(words, k=50))
             clusters.append((sid, when))
             stories.append((sid, f"https://bulk.example/{sid}", f"https://bulk.example/{sid}", title, summary, "bulk", "en",
-                            when, when, 100000, sid, header + sigs[k].astype("<u4").tobytes() + set_lengths + sets[k].astype("<u4").tobytes(), False, 2))
+                            when, when, 100000, sid, header + sigs[k].astype("<u4").tobytes() + set_lengths + sets[k].astype("<u4").tobytes(),
+                            False, FINGERPRINT_VERSION))
             sightings.append((sid, 100000, f"bulk-{sid}", sid, when))
             for b in range(DEFAULT_BANDS):
                 bands.append((b, int(keys[k, b]), sid, when))
@@ -459,10 +461,10 @@ def db_size(engine: Any) -> float:
 
 
 def child_million_poll(args: argparse.Namespace) -> dict[str, Any]:
-    """On the loaded database: a cold pass over ``args.n`` feeds, then fingerprint + lookup of 500 new stories."""
+    """On the loaded database: fingerprint + lookup of 500 new stories (measured first, with
+    nothing else running on the database), then a cold pass over ``args.n`` feeds."""
     from monitor.db.ingest import _assign_clusters
 
-    out = child_cold(args)
     app = build(args)
     from feedgen import StoryWriter
 
@@ -482,6 +484,9 @@ def child_million_poll(args: argparse.Namespace) -> dict[str, Any]:
             look_wall += time.perf_counter() - w1
             fp_cpu += c1 - c0
     k = len(texts)
+    app.engine.dispose()
+    out = child_cold(args)
+    app = build(args)
     out.update(fp_cpu_ms=fp_cpu / k * 1000, lookup_cpu_ms=look_cpu / k * 1000, lookup_wall_ms=look_wall / k * 1000,
                size_per_story=db_size(app.engine) / max(1, counts(app)["stories"]), stored=counts(app)["stories"],
                rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

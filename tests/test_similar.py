@@ -107,12 +107,11 @@ def test_example_stories_without_a_database_are_noted_and_never_match() -> None:
     assert rs.notes == () and rs.match(story("x marks the spot"))[0].similarity == 1.0
 
 
-def _seed(split: str) -> list[dict]:
-    rows = [json.loads(line) for line in SEED_SET.read_text(encoding="utf-8").splitlines()]
-    return [r for r in rows if r["split"] == split]
+def _seed(name: str) -> list[dict]:
+    return [json.loads(line) for line in (SEED_SET.parent / name).read_text(encoding="utf-8").splitlines()]
 
 
-def _scores(backend: str, split: str) -> tuple[float, float, list[dict]]:
+def _scores(backend: str, name: str) -> tuple[float, float, list[dict]]:
     rule, problems = load_rule(ROOT / "rules" / "russia-us-syria.toml")
     assert problems == [] and rule is not None
     from dataclasses import replace
@@ -120,7 +119,7 @@ def _scores(backend: str, split: str) -> tuple[float, float, list[dict]]:
     rs = compile_rules([replace(rule, similarity=backend)], similarity=Similarity(semantic=backend == "semantic"))
     tp = fp = fn = 0
     caught_ru = []
-    for r in _seed(split):
+    for r in _seed(name):
         said = bool(rs.match(story(r["title"], r["summary"], r["language"])))
         truth = r["label"] == "match"
         tp, fp, fn = tp + (said and truth), fp + (said and not truth), fn + (truth and not said)
@@ -129,23 +128,27 @@ def _scores(backend: str, split: str) -> tuple[float, float, list[dict]]:
     return tp / (tp + fp), tp / (tp + fn), caught_ru
 
 
-def test_the_seed_rule_on_its_tune_split_with_the_builtin_backend() -> None:
-    precision, recall, _ = _scores("builtin", "tune")
-    assert precision >= 0.95 and recall >= 0.9
+def test_the_seed_rule_holds_every_labelled_tuning_story_as_an_example_or_counter_example() -> None:
+    rule, _ = load_rule(ROOT / "rules" / "russia-us-syria.toml")
+    assert rule is not None
+    for name in ("stories.jsonl", "fresh.jsonl"):
+        for r in _seed(name):
+            text = f"{r['title']}\n{r['summary']}".strip()
+            assert text in (rule.examples if r["label"] == "match" else rule.counter_examples), r["id"]
+    held_out = {f"{r['title']}\n{r['summary']}".strip() for r in _seed("fresh2.jsonl")}
+    assert not held_out & set(rule.examples + rule.counter_examples)  # bench/seed_examples.py never writes them
 
 
-def test_the_seed_rule_on_the_held_back_third_with_the_builtin_backend() -> None:
-    # measured, not tuned: see bench/eval_examples.py and the figures in rules/README.md
-    precision, recall, caught_ru = _scores("builtin", "holdout")
-    assert precision >= 0.9 and recall >= 0.75
-    assert len(caught_ru) >= 5  # Russian-language reports are caught
+def test_the_seed_rule_on_its_held_out_set_with_the_builtin_backend() -> None:
+    # measured once, never tuned on: see bench/eval_examples.py and the figures in rules/README.md
+    precision, recall, caught_ru = _scores("builtin", "fresh2.jsonl")
+    assert precision >= 0.85 and recall >= 0.9
+    assert len(caught_ru) == 9  # every Russian-language report of the set is caught
 
 
 @pytest.mark.semantic
 @pytest.mark.timeout(900)
 @semantic
 def test_the_seed_rule_with_the_semantic_backend() -> None:
-    precision, recall, _ = _scores("semantic", "tune")
-    assert precision >= 0.9 and recall >= 0.9
-    precision, recall, caught_ru = _scores("semantic", "holdout")
-    assert precision >= 0.7 and recall >= 0.75 and len(caught_ru) >= 5
+    precision, recall, caught_ru = _scores("semantic", "fresh2.jsonl")
+    assert precision >= 0.9 and recall >= 0.9 and len(caught_ru) == 9

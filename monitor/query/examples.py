@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_THRESHOLDS", "Similarity", "compile_examples", "similarity_t
 
 #: The cosine a story needs when a rule sets no threshold, by backend
 #: (tuned on the seed rule's labelled set, ``tests/testdata/rules/seed_set``).
-DEFAULT_THRESHOLDS: dict[str, float] = {"builtin": 0.2, "semantic": 0.35}
+DEFAULT_THRESHOLDS: dict[str, float] = {"builtin": 0.2, "semantic": 0.3}
 
 StoryTexts = Callable[[Sequence[str]], Mapping[str, str]]
 

@@ -87,12 +87,14 @@ class Blended:
     headlines close together, so alone it cannot tell a Russian claim of
     joint strikes from a Russian report of a collision. The lexical part
     keeps Russian (and German, French, Arabic) examples working, the
-    embedding part catches English paraphrase.
+    embedding part catches English paraphrase. ``weight`` 0.25 was chosen by
+    cross-validation on the seed rule's labelled stories (0.5 and more let
+    through more stories that merely share the vocabulary).
     """
 
     name = "semantic"
 
-    def __init__(self, semantic: SemanticBackend, lexical: Any, weight: float = 0.5) -> None:
+    def __init__(self, semantic: SemanticBackend, lexical: Any, weight: float = 0.25) -> None:
         self.semantic = semantic
         self.lexical = lexical
         self.weight = weight
