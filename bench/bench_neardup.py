@@ -357,10 +357,10 @@ def synthetic_recall(fp: Fingerprinter) -> None:
 
 def real_tables(fp: Fingerprinter) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from neardup_real import load, replay, score
+    from neardup_real import SPLITS, load, replay, score
 
     pairs = load()
-    for split in ("tune", "holdout"):
+    for split in SPLITS:
         scores = score(fp, pairs, split)
         rows = []
         for lang in sorted(k for k in scores if k != "all") + ["all"]:
@@ -371,7 +371,7 @@ def real_tables(fp: Fingerprinter) -> None:
         table(["lang", "same", "recall", "apart", "precision", "different merged", "related merged"], rows)
         for pair in scores["all"].wrong:
             verdict = "missed" if pair["label"] == "same" else "MERGED"
-            print(f"   {verdict:6} {pair['id']:8} {pair['label']:9} {pair['kind']}: {pair['a']['title'][:60]} | {pair['b']['title'][:60]}")
+            print(f"   {verdict:6} {pair['id']:12} {pair['label']:9} {pair['kind']}: {pair['a']['title'][:60]} | {pair['b']['title'][:60]}")
         r = replay(fp, pairs, split)
         print(f"   replay ({split}): {r.stories} stories -> {r.clusters} clusters, largest {r.largest}, "
               f"clusters mixing events: {len(r.mixed)} {r.mixed}; same pairs in one cluster: "

@@ -41,13 +41,21 @@ def synthetic(fp: Fingerprinter, stories: list[dict]) -> tuple[int, int, int]:
     return tp, fn, wrong
 
 
+SPLITS = ("tune", "holdout", "fresh", "fresh2")
+"""``tune`` and ``holdout`` are the pairs in the set's top folder; ``fresh``
+(``fresh/``, written apart and first measured before any change, then
+tuned on) and ``fresh2`` (``fresh2/``, written apart and measured once,
+never tuned on: the figures to report)."""
+
+
 def load(folder: Path = REAL) -> list[dict]:
+    """Every pair under ``folder`` (its subfolders included), with ``_where``: file and line."""
     pairs = []
-    for path in sorted(folder.glob("*.jsonl")):
+    for path in sorted(folder.glob("**/*.jsonl")):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 pair = json.loads(line)
-                pair["_where"] = f"{path.name}:{n}"
+                pair["_where"] = f"{path.relative_to(folder)}:{n}"
                 pairs.append(pair)
     return pairs
 
