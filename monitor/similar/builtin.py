@@ -97,6 +97,23 @@ class Frequencies:
         return gzip.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0)
 
 
+class Vectors(list):  # type: ignore[type-arg]
+    """Unit TF-IDF vectors (``dict[term, weight]``) with an inverted index
+    (term -> (row, weight)), built on first use: scoring one story against
+    hundreds of examples touches only the rows that share one of its terms."""
+
+    _index: dict[str, list[tuple[int, float]]] | None = None
+
+    def index(self) -> dict[str, list[tuple[int, float]]]:
+        if self._index is None:
+            index: dict[str, list[tuple[int, float]]] = {}
+            for i, row in enumerate(self):
+                for term, weight in row.items():
+                    index.setdefault(term, []).append((i, weight))
+            self._index = index
+        return self._index
+
+
 class BuiltinBackend:
     """TF-IDF cosine similarity; vectors are ``dict[term, weight]`` of unit length."""
 
@@ -113,13 +130,20 @@ class BuiltinBackend:
         norm = math.sqrt(sum(w * w for w in weights.values()))
         return {t: w / norm for t, w in weights.items()} if norm else {}
 
-    def embed(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        return [self.vector(t) for t in texts]
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        return Vectors(self.vector(t) for t in texts)
 
     def row(self, vectors: list[dict[str, float]], i: int) -> dict[str, float]:
         return vectors[i]
 
     def scores(self, vector: dict[str, float], matrix: list[dict[str, float]]) -> list[float]:
+        if isinstance(matrix, Vectors) and len(matrix) > 16:
+            acc = [0.0] * len(matrix)
+            index = matrix.index()
+            for term, weight in vector.items():
+                for i, other in index.get(term, ()):
+                    acc[i] += weight * other
+            return acc
         out = []
         for other in matrix:
             small, large = (vector, other) if len(vector) <= len(other) else (other, vector)
