@@ -18,6 +18,8 @@ storing the same story race safely: exactly one of them goes on.
 
 from __future__ import annotations
 
+import heapq
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -266,7 +268,7 @@ def _best_candidates(counts: dict[int, int]) -> list[int]:
     """Candidate ids sharing the most LSH bands with a story (a near-copy shares more), at most MAX_CANDIDATES."""
     if len(counts) <= MAX_CANDIDATES:
         return list(counts)
-    return sorted(counts, key=lambda sid: (-counts[sid], -sid))[:MAX_CANDIDATES]
+    return heapq.nsmallest(MAX_CANDIDATES, counts, key=lambda sid: (-counts[sid], -sid))
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -298,8 +300,8 @@ def _assign_clusters(
         count = len(prints[reliable[0]].bands)
         keys: dict[str, Any] = {f"k{b}": sorted({prints[u].bands[b] for u in reliable}) for b in range(count)}
         keys["since"] = now - timedelta(seconds=options.window)
-        for r in conn.execute(band_lookup(count), keys):
-            by_band.setdefault((r.band, r.key), set()).add(r.story_id)
+        for band, key, story_id in conn.execute(band_lookup(count), keys).all():
+            by_band.setdefault((band, key), set()).add(story_id)
     band_sets = {u: set(enumerate(prints[u].bands)) for u in reliable}
     shared: dict[str, dict[int, int]] = {}  # story → candidate id → bands in common
     for u in reliable:
@@ -328,6 +330,7 @@ def _assign_clusters(
         if u not in band_sets:  # too little text to cluster on
             continue
         best: tuple[float, int] | None = None
+        # shared[u] now also holds this batch's earlier stories (added below as they are decided)
         for cid in dict.fromkeys(cluster_of[sid] for sid in _best_candidates(shared[u]) if sid in cluster_of):
             first = firsts.get(cid)
             if first is None:
