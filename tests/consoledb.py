@@ -63,7 +63,7 @@ class Filled:
 
 
 def monitor(workdir: Path, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_") or k == "MONITOR_SIMILARITY"}
     env["MONITOR_DATABASE_URL"] = db_url
     return subprocess.run([sys.executable, "-m", "monitor", *args], cwd=workdir, env=env, capture_output=True,
                           text=True, timeout=120)
