@@ -104,9 +104,9 @@ class Fetcher:
     """Fetches feeds over HTTP(S) within ``FetchLimits``.
 
     Pass ``client`` to share an existing ``aiohttp.ClientSession`` (it is not
-    closed by ``aclose``; it should not decompress, or the size cap counts
-    decoded bytes twice over); then the address guard runs as a check before
-    each hop. Without one, the fetcher makes a session on first use
+    closed by ``aclose``; it must be made with ``auto_decompress=False``, as
+    decoding is the fetcher's, bounded); then the address guard runs as a
+    check before each hop. Without one, the fetcher makes a session on first use
     (``transport.new_session``) whose connections go through the guard at
     connect time (no DNS-rebinding window), with a pool sized to
     ``concurrency``, HTTP/1.1, and no proxy, cookie or certificate settings
