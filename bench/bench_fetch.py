@@ -10,13 +10,14 @@ and capped at ``--concurrency`` in flight, and the table shows the median of
 the rounds:
 
 * ``httpx client.get (naive)``: one shared ``httpx.AsyncClient``, plain
-  ``get`` with a semaphore, no limits, no guard. The baseline.
-* ``Fetcher (httpx)``: ``monitor.reader.fetch.Fetcher`` with the client it builds
+  ``get`` with a semaphore, no limits, no guard.
+* ``aiohttp session.get (naive)``: the same over one ``aiohttp.ClientSession``
+  (the floor: what the fetcher's own connections cost with nothing around them).
+* ``Fetcher``: ``monitor.reader.fetch.Fetcher`` with the session it makes
   (guarded connections, streamed body with size cap, manual redirects).
-* ``aiohttp transport (naive)`` / ``Fetcher (aiohttp transport)``: the same two
-  over the ``httpx-aiohttp`` transport (``pip install httpx-aiohttp``), if installed.
-  With an injected client, the Fetcher checks the address guard before each
-  request, which adds one resolver call a fetch.
+* ``Fetcher (injected session)``: the Fetcher over a plain ``aiohttp.ClientSession``;
+  then it checks the address guard before each request, which adds one
+  resolver call a fetch.
 
 Half the polls send the ETag from the first poll, so the run mixes 200s and 304s
 the way steady-state polling does.
@@ -33,6 +34,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +90,18 @@ def naive_job(client: httpx.AsyncClient, concurrency: int) -> Job:
     return job
 
 
+def aiohttp_job(session: aiohttp.ClientSession, concurrency: int) -> Job:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def job(url: str, etag: str | None) -> str | None:
+        async with gate, session.get(url, headers={"If-None-Match": etag} if etag else {}) as response:
+            await response.read()
+            response.raise_for_status() if response.status != 304 else None
+            return response.headers.get("etag")
+
+    return job
+
+
 def fetcher_job(fetcher: Fetcher) -> Job:
     async def job(url: str, etag: str | None) -> str | None:
         return (await fetcher.fetch(url, Validators(etag=etag))).etag
@@ -95,41 +109,30 @@ def fetcher_job(fetcher: Fetcher) -> Job:
     return job
 
 
-def aiohttp_transport(concurrency: int) -> httpx.AsyncBaseTransport | None:
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError:
-        return None
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return AiohttpTransport(limits=limits, trust_env=False)
-
-
-async def variant(name: str, urls: list[str], args: argparse.Namespace) -> tuple[int, float, float] | None:
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+async def variant(name: str, urls: list[str], args: argparse.Namespace) -> tuple[int, float, float]:
     fetch_limits = FetchLimits()
     if name == "httpx client.get (naive)":
+        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
             return await run_round(naive_job(client, args.concurrency), urls, args.polls)
-    if name == "Fetcher (httpx)":
+    if name == "Fetcher":
         async with Fetcher(fetch_limits, concurrency=args.concurrency, per_host=args.concurrency) as fetcher:
             return await run_round(fetcher_job(fetcher), urls, args.polls)
-    transport = aiohttp_transport(args.concurrency)
-    if transport is None:
-        return None
-    async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
-        if name == "aiohttp transport (naive)":
-            return await run_round(naive_job(client, args.concurrency), urls, args.polls)
+    connector = aiohttp.TCPConnector(limit=args.concurrency)
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+        if name == "aiohttp session.get (naive)":
+            return await run_round(aiohttp_job(session, args.concurrency), urls, args.polls)
         async with Fetcher(
-            fetch_limits, client=client, concurrency=args.concurrency, per_host=args.concurrency
+            fetch_limits, client=session, concurrency=args.concurrency, per_host=args.concurrency
         ) as fetcher:
             return await run_round(fetcher_job(fetcher), urls, args.polls)
 
 
 VARIANTS = [
     "httpx client.get (naive)",
-    "Fetcher (httpx)",
-    "aiohttp transport (naive)",
-    "Fetcher (aiohttp transport)",
+    "aiohttp session.get (naive)",
+    "Fetcher",
+    "Fetcher (injected session)",
 ]
 
 
@@ -158,11 +161,7 @@ def main() -> None:
         print(f"{'variant':<30} {'fetches/s':>10} {'client CPU ms/fetch':>20}")
         print("-" * 62)
         for name in VARIANTS:
-            rounds = [asyncio.run(variant(name, urls, args)) for _ in range(args.rounds)]
-            if rounds[0] is None:
-                print(f"{name:<30} {'(httpx-aiohttp not installed)':>31}")
-                continue
-            done = [r for r in rounds if r is not None]
+            done = [asyncio.run(variant(name, urls, args)) for _ in range(args.rounds)]
             rate = statistics.median(n / wall for n, wall, _ in done)
             cpu_ms = statistics.median(cpu / n * 1000 for n, _, cpu in done)
             print(f"{name:<30} {rate:>10.0f} {cpu_ms:>20.2f}")

@@ -268,14 +268,15 @@ def steady_passes(args: argparse.Namespace, app: Any, out: dict[str, Any]) -> di
 
 
 STAGES = [  # (stage, file suffix, function name): cumulative time of the stage's entry point
-    ("fetch (httpx)", "monitor/fetch.py", "fetch"),
-    ("parse (feedparser)", "monitor/parse.py", "parse_feed"),
-    ("normalize", "monitor/normalize.py", "normalize"),
-    ("fingerprint", "monitor/fingerprint.py", "fingerprint"),
-    ("match", "monitor/app.py", "match"),
+    ("fetch (aiohttp)", "monitor/reader/fetch.py", "fetch"),
+    ("parse", "monitor/reader/parse.py", "parse_feed"),
+    ("normalize", "monitor/reader/normalize.py", "normalize"),
+    ("fingerprint", "monitor/dedup/fingerprint.py", "fingerprint"),
+    ("match", "monitor/service/app.py", "match"),
     ("db: ingest", "monitor/db/ingest.py", "ingest"),
     ("db: lease", "monitor/pipeline.py", "_lease"),
     ("db: record outcome", "monitor/db/feeds.py", "record_success"),
+    ("db: record 304s (batched)", "monitor/pipeline.py", "_flush_unchanged"),
 ]
 
 
@@ -288,7 +289,22 @@ def stage_profile(prof: cProfile.Profile, wall: float) -> list[tuple[str, float]
     cum["db: ingest"] -= cum["fingerprint"] + cum["match"]
     total = sum(v[2] for v in stats.values())
     cum["other (event loop, pool, glue)"] = max(0.0, total - sum(cum.values()))
-    return [(k, v) for k, v in cum.items()] + [("total (profiled)", total)]
+    return [(k, v) for k, v in cum.items() if v or k.startswith("other")] + [("total (profiled)", total)]
+
+
+def child_steady_profile(args: argparse.Namespace) -> dict[str, Any]:
+    """A backlog pass and one unmeasured all-304 pass, then a profiled all-304 pass (all stages in one thread)."""
+    stage(args.server, "backlog", args.n)
+    app = build(args)
+    app.sync()
+    asyncio.run(one_pass(app))
+    asyncio.run(one_pass(app))
+    prof = cProfile.Profile()
+    summary, wall, cpu = measured(lambda: prof.runcall(asyncio.run, one_pass(app, inline=True)))
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    top = sorted(stats.items(), key=lambda kv: -kv[1][2])[:12]
+    return {"profile": stage_profile(prof, wall), "wall": wall, "cpu": cpu, "not_modified": summary.count("not_modified"),
+            "top": [(f"{Path(f).name}:{line}({fn})", v[2]) for (f, line, fn), v in top]}
 
 
 def child_naive(args: argparse.Namespace) -> dict[str, Any]:
@@ -536,7 +552,7 @@ def main() -> None:
     args = p.parse_args()
     if args.child:
         fn = {"cold": child_cold, "naive": child_naive, "load": child_load, "million": child_million_poll,
-              "floor": child_floor}[args.child]
+              "floor": child_floor, "steady_profile": child_steady_profile}[args.child]
         print(json.dumps(fn(args)))
         return
     parent(args)
@@ -627,6 +643,20 @@ def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: 
         out.append(table(f"Where the time goes: cProfile of one cold pass, {n:,} feeds, SQLite, all stages in one thread "
                          f"({r['stories']:,} stories, {r['wall']:.1f} s wall under the profiler)",
                          ["stage", "cumulative s", "%"], [[k, v, 100 * v / total] for k, v in r["profile"]]))
+        database = Database("sqlite", folder, pg)
+        steady_n = min(big, 2_000)  # enough feeds for the per-feed costs to outweigh the per-batch ones
+        try:
+            print(f"profile: all-304 steady pass, {steady_n:,} feeds on sqlite…", file=sys.stderr)
+            r = run_child("steady_profile", db="sqlite", db_url=database.url,
+                          config=write_config(folder, server.base, steady_n), rules=rules, server=server.base, n=steady_n)
+        finally:
+            database.drop()
+        total = dict(r["profile"])["total (profiled)"]
+        out.append(table(f"Where a steady pass's time goes: cProfile of one pass where all {steady_n:,} feeds answer 304, SQLite, "
+                         f"all stages in one thread ({r['wall']:.1f} s wall under the profiler)",
+                         ["stage", "cumulative s", "%"], [[k, v, 100 * v / total] for k, v in r["profile"]]))
+        out.append(table("The same pass: the functions with the most time of their own (cProfile tottime)",
+                         ["function", "own s", "%"], [[k, v, 100 * v / total] for k, v in r["top"]]))
     if not args.no_naive and ours_small is not None:
         print(f"naive loop: {n:,} feeds…", file=sys.stderr)
         nv = run_child("naive", rules=rules, base=server.base, server=server.base, n=n)

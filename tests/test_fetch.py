@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import socket
 import tracemalloc
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-import httpx
+import aiohttp
 import pytest
 from feedserver import FeedServer
 
@@ -265,6 +266,13 @@ def test_error_messages_mask_a_password_in_the_url(server: FeedServer) -> None:
     assert "hunter2" not in str(err) and "user:***@" in str(err)
 
 
+def test_credentials_in_the_url_are_sent_as_basic_auth(server: FeedServer) -> None:
+    server.set_route("/private.xml", FEED)
+    assert fetch(f"http://user:hunter2@127.0.0.1:{server.port}/private.xml").body == FEED
+    sent = server.requests_to("/private.xml")[0]
+    assert sent["authorization"] == "Basic " + base64.b64encode(b"user:hunter2").decode()
+
+
 # -- limits ---------------------------------------------------------------
 
 
@@ -279,6 +287,13 @@ def test_a_server_silent_past_the_read_timeout_gives_a_read_timeout(server: Feed
     server.sleep_before_headers("/slow", 3.0)
     err = fetch_error(server.url("/slow"), limits=FetchLimits(read_timeout=0.3, deadline=5.0))
     assert str(err) == f"fetch: read timeout after 0.3s from {server.url('/slow')}"
+
+
+def test_a_body_stalling_past_the_read_timeout_gives_a_read_timeout(server: FeedServer) -> None:
+    server.drip("/stall", interval=2.0, size=100)
+    err = fetch_error(server.url("/stall"), limits=FetchLimits(read_timeout=0.3, deadline=5.0))
+    assert str(err) == f"fetch: read timeout after 0.3s from {server.url('/stall')}"
+    assert not err.permanent
 
 
 @pytest.mark.parametrize(
@@ -325,6 +340,32 @@ def test_an_unresolvable_host_says_so() -> None:
     assert str(err) == "fetch: cannot resolve host 'nonexistent.invalid'"
 
 
+def _raw(data: bytes):  # type: ignore[no-untyped-def]
+    """A route that writes ``data`` as the whole response (status line included) and hangs up."""
+
+    def behaviour(handler) -> None:  # type: ignore[no-untyped-def]
+        handler.wfile.write(data)
+        handler.wfile.flush()
+        handler.close_connection = True
+
+    return behaviour
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("no response at all", b"", "fetch: protocol error from {url}: server disconnected without a response: "),
+        ("a malformed status line", b"HTTP/1.1 twohundred OK\r\n\r\n", "fetch: protocol error from {url}: "),
+        ("a body cut short", b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n<rss>", "fetch: protocol error from {url}: "),
+    ],
+)
+def test_broken_responses_are_protocol_errors_naming_the_url(server: FeedServer, name: str, data: bytes, message: str) -> None:
+    server.set_handler("/broken", _raw(data))
+    err = fetch_error(server.url("/broken"))
+    assert str(err).startswith(message.format(url=server.url("/broken"))), str(err)
+    assert not err.permanent and err.status is None
+
+
 def test_https_to_a_plain_http_port_is_a_tls_error(server: FeedServer) -> None:
     server.set_route("/feed.xml", FEED)
     err = fetch_error(f"https://127.0.0.1:{server.port}/feed.xml")
@@ -347,14 +388,14 @@ def test_it_refuses_urls_it_cannot_fetch(url: str, message: str) -> None:
 @pytest.mark.parametrize("injected_client", [False, True], ids=["own client", "injected client"])
 def test_the_guard_refuses_the_metadata_service_without_connecting(injected_client: bool) -> None:
     async def go() -> FetchError:
-        client = httpx.AsyncClient(follow_redirects=False) if injected_client else None
+        client = aiohttp.ClientSession(auto_decompress=False) if injected_client else None
         async with Fetcher(FAST, client=client) as fetcher:
             try:
                 with pytest.raises(FetchError) as caught:
                     await fetcher.fetch("http://169.254.169.254/latest/meta-data/")
             finally:
                 if client is not None:
-                    await client.aclose()
+                    await client.close()
         return caught.value
 
     err = asyncio.run(go())
@@ -367,14 +408,14 @@ def test_a_guard_blocking_loopback_never_reaches_the_server(server: FeedServer, 
     server.set_route("/feed.xml", FEED)
 
     async def go() -> FetchError:
-        client = httpx.AsyncClient() if injected_client else None
+        client = aiohttp.ClientSession(auto_decompress=False) if injected_client else None
         async with Fetcher(FAST, client=client, guard=AddressGuard(block_loopback=True)) as fetcher:
             try:
                 with pytest.raises(FetchError) as caught:
                     await fetcher.fetch(server.url("/feed.xml"))
             finally:
                 if client is not None:
-                    await client.aclose()
+                    await client.close()
         return caught.value
 
     err = asyncio.run(go())
@@ -386,10 +427,10 @@ def test_an_injected_client_is_used_and_left_open(server: FeedServer) -> None:
     server.set_route("/feed.xml", FEED)
 
     async def go() -> tuple[bytes, bool]:
-        async with httpx.AsyncClient() as client:
+        async with aiohttp.ClientSession(auto_decompress=False) as client:
             async with Fetcher(FAST, client=client) as fetcher:
                 body = (await fetcher.fetch(server.url("/feed.xml"))).body
-            return body, client.is_closed
+            return body, client.closed
 
     assert asyncio.run(go()) == (FEED, False)
 

@@ -102,6 +102,15 @@ def sync_feeds(conn: Connection, configured: Sequence[FeedConfig], now: datetime
     return SyncReport(added, updated, disabled)
 
 
+# only what ``FeedState`` holds: a steady pass leases every feed, and each column costs on every row
+_STATE_COLUMNS = tuple(
+    feeds.c[name] for name in (
+        "id", "name", "url", "interval", "tags", "etag", "last_modified", "error_count", "backlog_done",
+        "body_hash", "failing_since", "last_new_at", "full_text",
+    )
+)
+
+
 def _state(row: object) -> FeedState:
     return FeedState(
         id=row.id, name=row.name, url=row.url, interval=row.interval, tags=tuple(row.tags or ()),
@@ -135,7 +144,7 @@ def lease_feeds(
         cond.append(feeds.c.name.in_(list(names)))
     if exclude_polled_since is not None:
         cond.append(or_(feeds.c.last_polled_at.is_(None), feeds.c.last_polled_at < exclude_polled_since))
-    stmt = select(feeds).where(and_(*cond)).order_by(feeds.c.next_poll_at, feeds.c.id).limit(limit)
+    stmt = select(*_STATE_COLUMNS).where(and_(*cond)).order_by(feeds.c.next_poll_at, feeds.c.id).limit(limit)
     if supports_skip_locked(conn):
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list(conn.execute(stmt))

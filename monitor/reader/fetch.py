@@ -13,33 +13,34 @@ Limits, all from ``FetchLimits``:
   counted, checked for loops and non-HTTP schemes, and checked by the address
   guard.
 
-One shared ``httpx.AsyncClient`` serves every fetch, over aiohttp's connection
-handling (``monitor.reader.transport``: the address guard checked at connect
-time, no decompression below the fetcher's own bounded decoder); a global semaphore caps
-fetches in flight and a per-host semaphore keeps one site from taking every
-slot. The deadline starts once a fetch holds its slots, so waiting in line is
-not counted against it.
+One shared ``aiohttp.ClientSession`` serves every fetch, driven directly
+(``monitor.reader.transport`` says why: a 304 through httpx's objects cost
+more than the network work): the address guard checked at connect time, no
+decompression below the fetcher's own bounded decoder, no redirects followed
+by aiohttp. URLs are parsed, joined and shown with ``httpx.URL``, as before,
+so stored and reported URLs keep their form. A global semaphore caps fetches
+in flight and a per-host semaphore keeps one site from taking every slot. The
+deadline starts once a fetch holds its slots, so waiting in line is not
+counted against it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
-import ssl
+import functools
 import time
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 
+import aiohttp
 import httpx
 
 from monitor.clock import Clock, SystemClock
 from monitor.errors import FetchError
 from monitor.reader.netguard import AddressGuard
-from monitor.reader.transport import AiohttpTransport
+from monitor.reader.transport import connection_error, new_session
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -102,21 +103,23 @@ class FetchResult:
 class Fetcher:
     """Fetches feeds over HTTP(S) within ``FetchLimits``.
 
-    Pass ``client`` to share an existing ``httpx.AsyncClient`` (it is not closed
-    by ``aclose``); then the address guard runs as a check before each hop.
-    Without one, the fetcher builds a client on the aiohttp transport whose
-    connections go through the guard at connect time (no DNS-rebinding
-    window), with a pool sized to ``concurrency``, HTTP/1.1, and no proxy,
-    cookie or certificate settings taken from the environment. ``guard`` defaults to ``AddressGuard()`` (link-local
-    addresses refused). ``clock`` turns an HTTP-date ``Retry-After`` into
-    seconds. Use one fetcher per event loop.
+    Pass ``client`` to share an existing ``aiohttp.ClientSession`` (it is not
+    closed by ``aclose``; it must be made with ``auto_decompress=False``, as
+    decoding is the fetcher's, bounded); then the address guard runs as a
+    check before each hop. Without one, the fetcher makes a session on first use
+    (``transport.new_session``) whose connections go through the guard at
+    connect time (no DNS-rebinding window), with a pool sized to
+    ``concurrency``, HTTP/1.1, and no proxy, cookie or certificate settings
+    taken from the environment. ``guard`` defaults to ``AddressGuard()``
+    (link-local addresses refused). ``clock`` turns an HTTP-date
+    ``Retry-After`` into seconds. Use one fetcher per event loop.
     """
 
     def __init__(
         self,
         limits: FetchLimits,
         *,
-        client: httpx.AsyncClient | None = None,
+        client: aiohttp.ClientSession | None = None,
         concurrency: int = 50,
         per_host: int = 4,
         guard: AddressGuard | None = None,
@@ -129,7 +132,11 @@ class Fetcher:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._owns_client = client is None
         self._precheck = client is not None
-        self._client = client if client is not None else _build_client(limits, concurrency, self._guard)
+        self._client = client
+        self._concurrency = concurrency
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=limits.connect_timeout, sock_read=limits.read_timeout
+        )
         self._global = asyncio.Semaphore(concurrency)
         self._per_host = per_host
         self._hosts: dict[str, _HostSlot] = {}
@@ -146,9 +153,15 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this fetcher built it."""
-        if self._owns_client:
-            await self._client.aclose()
+        """Close the HTTP session if this fetcher made it."""
+        if self._owns_client and self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._client is None:
+            self._client = new_session(self._guard, max_connections=self._concurrency, keepalive_expiry=30.0)
+        return self._client
 
     async def fetch(
         self,
@@ -169,28 +182,24 @@ class Fetcher:
         server's Retry-After in seconds. Messages never include response bodies.
         """
         target = _parse_url(url)
-        async with self._slot(_host_key(target)):
-            started = time.perf_counter()
-            deadline = asyncio.timeout(self.limits.deadline)
-            try:
-                async with deadline:
-                    return await self._follow(target, validators, started, accept, content_types)
-            except TimeoutError:
-                if deadline.expired():
-                    raise FetchError(
-                        f"fetch: deadline of {self.limits.deadline:g}s exceeded for {_show(target)}"
-                    ) from None
-                raise
-
-    @asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
+        host = _host_key(target)
         slot = self._hosts.get(host)
         if slot is None:
             slot = self._hosts[host] = _HostSlot(asyncio.Semaphore(self._per_host))
         slot.users += 1
         try:
             async with slot.semaphore, self._global:
-                yield
+                started = time.perf_counter()
+                deadline = asyncio.timeout(self.limits.deadline)
+                try:
+                    async with deadline:
+                        return await self._follow(target, validators, started, accept, content_types)
+                except TimeoutError:
+                    if deadline.expired():
+                        raise FetchError(
+                            f"fetch: deadline of {self.limits.deadline:g}s exceeded for {_show(target)}"
+                        ) from None
+                    raise
         finally:
             slot.users -= 1
             if slot.users == 0:
@@ -206,51 +215,70 @@ class Fetcher:
     ) -> FetchResult:
         headers = _request_headers(self.limits, validators, accept)
         current = start
-        seen = {str(start)}
+        url = str(start)
+        seen = {url}
         redirects = 0
         permanent_to: str | None = None
         still_permanent = True
+        session = self._session()
         while True:
             if self._precheck:
-                await self._guard.check(str(current))
+                await self._guard.check(url)
             try:
-                async with self._client.stream("GET", current, headers=headers) as response:
-                    status = response.status_code
-                    if status in REDIRECT_STATUSES and "location" in response.headers:
-                        redirects += 1
-                        nxt = _redirect_target(current, response.headers["location"])
-                        if str(nxt) in seen:
-                            raise FetchError(
-                                f"fetch: redirect loop at {_show(nxt)} starting at {_show(start)}",
-                                status=status,
-                            )
-                        if redirects > self.limits.max_redirects:
-                            raise FetchError(
-                                f"fetch: too many redirects ({redirects}) starting at {_show(start)}",
-                                status=status,
-                            )
-                        seen.add(str(nxt))
-                        if still_permanent and status in PERMANENT_REDIRECTS:
-                            permanent_to = str(nxt)
-                        else:
-                            still_permanent = False
-                        current = nxt
-                        continue
-                    return await self._finish(response, current, validators, permanent_to, started, content_types)
-            except httpx.HTTPError as exc:
-                raise _transport_error(exc, current, self.limits) from exc
+                # aiohttp makes the Authorization header from a URL's user:password itself
+                response = await session.request(
+                    "GET", url, headers=headers, allow_redirects=False, timeout=self._timeout
+                )
+            except aiohttp.ClientError as exc:
+                raise self._connection_error(exc, current, reading=False) from exc
+            try:
+                status = response.status
+                headers_in = _lower_headers(response.raw_headers)
+                location = headers_in.get("location") if status in REDIRECT_STATUSES else None
+                if location is None:
+                    return await self._finish(
+                        response, status, headers_in, current, url, validators, permanent_to, started, content_types
+                    )
+            finally:
+                response.release()
+            redirects += 1
+            nxt = _redirect_target(current, location)
+            url = str(nxt)
+            if url in seen:
+                raise FetchError(
+                    f"fetch: redirect loop at {_show(nxt)} starting at {_show(start)}",
+                    status=status,
+                )
+            if redirects > self.limits.max_redirects:
+                raise FetchError(
+                    f"fetch: too many redirects ({redirects}) starting at {_show(start)}",
+                    status=status,
+                )
+            seen.add(url)
+            if still_permanent and status in PERMANENT_REDIRECTS:
+                permanent_to = url
+            else:
+                still_permanent = False
+            current = nxt
+
+    def _connection_error(self, exc: aiohttp.ClientError, url: httpx.URL, *, reading: bool) -> FetchError:
+        return connection_error(
+            exc, url, _show(url), connect_timeout=self.limits.connect_timeout,
+            read_timeout=self.limits.read_timeout, reading=reading,
+        )
 
     async def _finish(
         self,
-        response: httpx.Response,
+        response: aiohttp.ClientResponse,
+        status: int,
+        headers: dict[str, str],
         url: httpx.URL,
+        url_text: str,
         validators: Validators,
         permanent_to: str | None,
         started: float,
         content_types: frozenset[str] | None = None,
     ) -> FetchResult:
-        status = response.status_code
-        headers = _lower_headers(response.headers)
         retry_after = parse_retry_after(headers.get("retry-after"), self._clock)
         if status == 304:
             body = b""
@@ -258,12 +286,15 @@ class Fetcher:
             media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if content_types is not None and media and media not in content_types:
                 raise FetchError(f"fetch: content type '{media[:100]}' refused at {_show(url)}", status=status, permanent=True)
-            body = await _read_body(response, url, self.limits.max_bytes)
+            try:
+                body = await _read_body(response.content, headers, url, self.limits.max_bytes)
+            except aiohttp.ClientError as exc:
+                raise self._connection_error(exc, url, reading=True) from exc
         else:
-            raise _status_error(status, response.reason_phrase, url, retry_after)
+            raise _status_error(status, response.reason or "", url, retry_after)
         return FetchResult(
             status=status,
-            url=str(url),
+            url=url_text,
             body=body,
             headers=headers,
             etag=headers.get("etag") or (validators.etag if status == 304 else None),
@@ -283,21 +314,6 @@ class _HostSlot:
     users: int = 0
 
 
-def _build_client(limits: FetchLimits, concurrency: int, guard: AddressGuard) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(
-        connect=limits.connect_timeout,
-        read=limits.read_timeout,
-        write=limits.read_timeout,
-        pool=None,  # the deadline bounds waiting for a connection
-    )
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(guard, max_connections=concurrency, keepalive_expiry=30.0),
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-    )
-
-
 def _request_headers(limits: FetchLimits, validators: Validators, accept: str = ACCEPT) -> dict[str, str]:
     headers = {
         "User-Agent": limits.user_agent,
@@ -311,7 +327,10 @@ def _request_headers(limits: FetchLimits, validators: Validators, accept: str = 
     return headers
 
 
+@functools.lru_cache(maxsize=16384)
 def _parse_url(url: str) -> httpx.URL:
+    """``url`` parsed, or a permanent ``FetchError``. Cached: a feed's URL comes back every
+    pass and parsing it is a good share of a 304's cost; bounded, as article links do not repeat."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -351,11 +370,13 @@ def _show(url: httpx.URL) -> str:
     return str(url)
 
 
-def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
+def _lower_headers(raw: tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
+    """Response headers as sent (latin-1), names lower-cased, repeated ones joined with ", "."""
     out: dict[str, str] = {}
-    for name, value in headers.multi_items():
-        key = name.lower()
-        out[key] = f"{out[key]}, {value}" if key in out else value
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        out[key] = f"{out[key]}, {text}" if key in out else text
     return out
 
 
@@ -405,15 +426,15 @@ def _status_error(status: int, reason: str, url: httpx.URL, retry_after: float |
     )
 
 
-async def _read_body(response: httpx.Response, url: httpx.URL, max_bytes: int) -> bytes:
+async def _read_body(stream: aiohttp.StreamReader, headers: dict[str, str], url: httpx.URL, max_bytes: int) -> bytes:
     """Read and decode the body, stopping as soon as it would pass ``max_bytes``."""
     too_large = FetchError(f"fetch: body larger than {max_bytes / 1048576:.1f} MB limit at {_show(url)}")
-    decoder = _decoder_for(response.headers.get("content-encoding", ""), url)
-    declared = response.headers.get("content-length", "")
+    decoder = _decoder_for(headers.get("content-encoding", ""), url)
+    declared = headers.get("content-length", "")
     if isinstance(decoder, _Identity) and declared.isdigit() and int(declared) > max_bytes:
         raise too_large
     body = bytearray()
-    async for raw in response.aiter_raw(_READ_CHUNK):
+    async for raw in stream.iter_chunked(_READ_CHUNK):
         for piece in decoder.feed(raw, max_bytes - len(body) + 1):
             body += piece
             if len(body) > max_bytes:
@@ -487,54 +508,3 @@ def _decoder_for(content_encoding: str, url: httpx.URL) -> _Identity | _Inflate:
     if len(encodings) == 1 and encodings[0] in ("gzip", "x-gzip", "deflate"):
         return _Inflate("deflate" if encodings[0] == "deflate" else "gzip", url)
     raise FetchError(f"fetch: unsupported content-encoding '{content_encoding}' from {_show(url)}")
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and everything it was raised from, including exception-group members."""
-    found: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if any(current is seen for seen in found):
-            continue
-        found.append(current)
-        if isinstance(current, BaseExceptionGroup):
-            todo.extend(current.exceptions)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                todo.append(linked)
-    return found
-
-
-def _transport_error(exc: httpx.HTTPError, url: httpx.URL, limits: FetchLimits) -> FetchError:
-    """Translate an httpx error into a FetchError that names what failed and where."""
-    host = url.host
-    port = url.port or (443 if url.scheme == "https" else 80)
-    causes = _causes(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return FetchError(f"fetch: connect timeout after {limits.connect_timeout:g}s to host '{host}'")
-    if isinstance(exc, httpx.ReadTimeout):
-        return FetchError(f"fetch: read timeout after {limits.read_timeout:g}s from {_show(url)}")
-    if isinstance(exc, httpx.TimeoutException):
-        return FetchError(f"fetch: timeout ({type(exc).__name__}) for {_show(url)}")
-    if any(isinstance(c, ssl.SSLError) for c in causes):
-        reason = next(c for c in causes if isinstance(c, ssl.SSLError))
-        detail = getattr(reason, "reason", None) or type(reason).__name__
-        return FetchError(f"fetch: TLS error with host '{host}': {detail}")
-    if isinstance(exc, httpx.ConnectError):
-        if any(_is_refused(c) for c in causes):
-            return FetchError(f"fetch: connection refused by {host}:{port}")
-        return FetchError(f"fetch: cannot connect to {host}:{port}: {exc}")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return FetchError(f"fetch: protocol error from {_show(url)}: {exc}")
-    if isinstance(exc, (httpx.ReadError, httpx.WriteError)):
-        return FetchError(f"fetch: connection lost with {host}:{port}: {str(exc) or type(exc).__name__}")
-    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError)):
-        return FetchError(f"fetch: invalid request for {_show(url)}: {exc}", permanent=True)
-    return FetchError(f"fetch: {type(exc).__name__} for {_show(url)}: {exc}")
-
-
-def _is_refused(exc: BaseException) -> bool:
-    if isinstance(exc, ConnectionRefusedError):
-        return True
-    return isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED

@@ -10,11 +10,12 @@ Two ways to apply it:
 * ``await guard.check(url)`` resolves and checks before a request. This leaves
   a DNS-rebinding window: the name may resolve to a harmless address for the
   check and to a blocked one a moment later, when the HTTP client connects.
-* ``GuardedNetworkBackend(guard)`` plugs into httpcore (the engine under
-  httpx) and closes that window: it resolves once, checks every address, and
-  connects to the checked address itself. ``monitor.reader.fetch`` uses it whenever
-  it builds its own HTTP client; TLS still verifies the certificate against
-  the host name, because httpcore passes the name separately for SNI.
+* at connect time, which closes that window: ``transport.GuardedConnector``
+  (the fetcher's own aiohttp connections) checks every address the host
+  resolved to just before connecting to exactly those; ``GuardedNetworkBackend(guard)``
+  does the same for httpcore (the engine under httpx), resolving once and
+  connecting to the checked address itself. TLS still verifies the
+  certificate against the host name.
 """
 
 from __future__ import annotations
