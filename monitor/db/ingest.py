@@ -19,7 +19,6 @@ storing the same story race safely: exactly one of them goes on.
 from __future__ import annotations
 
 import heapq
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta

@@ -12,10 +12,8 @@ Two ways to apply it:
   check and to a blocked one a moment later, when the HTTP client connects.
 * at connect time, which closes that window: ``transport.GuardedConnector``
   (the fetcher's own aiohttp connections) checks every address the host
-  resolved to just before connecting to exactly those; ``GuardedNetworkBackend(guard)``
-  does the same for httpcore (the engine under httpx), resolving once and
-  connecting to the checked address itself. TLS still verifies the
-  certificate against the host name.
+  resolved to just before connecting to exactly those. TLS still verifies
+  the certificate against the host name.
 """
 
 from __future__ import annotations
@@ -23,10 +21,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import typing
 from collections.abc import Iterable
 
-import httpcore
 import httpx
 
 from monitor.errors import FetchError
@@ -112,64 +108,10 @@ class AddressGuard:
 
         Contract: returns None when every address of the host is allowed. The
         check happens before connecting, so it leaves a DNS-rebinding window;
-        ``GuardedNetworkBackend`` enforces the same policy at connect time.
+        ``transport.GuardedConnector`` enforces the same policy at connect time.
         """
         parsed = httpx.URL(url)
         if not parsed.host:
             raise FetchError(f"fetch: no host in URL {url!r}", permanent=True)
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         await self.resolve(parsed.host, port)
-
-
-class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that connects only to addresses the guard allows.
-
-    It resolves the host itself, checks every address, then connects to the
-    checked addresses in resolver order until one answers. Errors from the
-    guard propagate as ``FetchError`` through httpx unchanged.
-    """
-
-    def __init__(self, guard: AddressGuard, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._guard = guard
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[typing.Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await self._guard.resolve(host, port)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host!r} took longer than {timeout}s") from None
-        last: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except httpcore.ConnectTimeout:
-                raise
-            except httpcore.ConnectError as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: typing.Iterable[typing.Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise FetchError(f"fetch: refusing to connect to unix socket {path!r}", permanent=True)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
