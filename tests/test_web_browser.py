@@ -134,6 +134,8 @@ def test_the_alerts_page_links_the_seed_story_and_filters_by_rule(page, base):
     page.goto(url + "/")
     page.select_option("select[name=rule]", "russia-us-syria")
     page.click("form.filters button")
+    page.wait_for_url("**/?rule=russia-us-syria*")  # the filtered page, not the one being left
+    page.wait_for_load_state()
     rules = page.locator("ol.alerts .rule").all_text_contents()
     assert rules and set(rules) == {rules[0]} and "Russia" in rules[0]
 
