@@ -12,6 +12,7 @@ vector), and only when some rule's boolean part let it through.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -63,7 +64,7 @@ seed rule's labelled stories (``bench/eval_examples.py --cv``)."""
 
 
 def _top_mean(scores: Sequence[float], k: int) -> float:
-    top = sorted(scores, reverse=True)[:k]
+    top = heapq.nlargest(k, scores)
     return sum(top) / len(top) if top else 0.0
 
 
