@@ -24,6 +24,12 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from seed_examples import (  # the labelled stories the rule's examples hold
+    SEED_SET,
+    TUNING,
+    example_text,
+)
+
 from monitor.model import Story
 from monitor.query import Similarity, compile_rules, load_rule
 from monitor.similar import semantic_unavailable
@@ -62,9 +68,6 @@ def evaluate(ruleset, data):  # type: ignore[no-untyped-def]
     return p, r, tp, fp, fn, cpu, wrong
 
 
-SEED_SET = ROOT / "tests" / "testdata" / "rules" / "seed_set"
-TUNING = ("stories.jsonl", "fresh.jsonl")
-
 
 def cross_validate(rule, folds: int, backend: str, show_wrong: bool) -> None:  # type: ignore[no-untyped-def]
     """Precision and recall over the tuning stories, each fold left out of the rule's examples."""
@@ -80,7 +83,7 @@ def cross_validate(rule, folds: int, backend: str, show_wrong: bool) -> None:  #
         wrong = []
         for k in range(folds):
             test = data[k::folds]
-            out = {f"{row['title']}\n{row['summary']}".strip() for row, _ in test}
+            out = {example_text(row) for row, _ in test}
             fold_rule = replace(
                 rule,
                 similarity=name,

@@ -20,14 +20,18 @@ SEED_SET = Path(__file__).resolve().parent.parent / "tests" / "testdata" / "rule
 TUNING = ("stories.jsonl", "fresh.jsonl")
 
 
+def example_text(row: dict) -> str:
+    """A labelled story as the rule holds it: title and summary as one text."""
+    return f"{row['title']}\n{row['summary']}".strip()
+
+
 def labelled() -> tuple[list[str], list[str]]:
     """Example and counter-example texts of the tuning sets, in file order."""
     pos, neg = [], []
     for name in TUNING:
         for line in (SEED_SET / name).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            text = f"{row['title']}\n{row['summary']}".strip()
-            (pos if row["label"] == "match" else neg).append(text)
+            (pos if row["label"] == "match" else neg).append(example_text(row))
     return pos, neg
 
 
