@@ -632,26 +632,24 @@ def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: 
             ["loop", "feeds", "304", "wall s", "CPU ms/feed", "ratio (CPU / floor)"], rows_))
     n = small
     if not args.no_profile:
-        database = Database("sqlite", folder, pg)
-        try:
-            print(f"profile: {n:,} feeds on sqlite…", file=sys.stderr)
-            r = run_child("cold", db="sqlite", db_url=database.url, config=write_config(folder, server.base, n), rules=rules,
-                          server=server.base, n=n, profile=True)
-        finally:
-            database.drop()
-        total = dict(r["profile"])["total (profiled)"]
+        def profiled(mode: str, feeds: int, **kw: Any) -> tuple[dict[str, Any], float]:
+            """``mode``'s child on a fresh SQLite database, and its profiled total."""
+            database = Database("sqlite", folder, pg)
+            try:
+                child = run_child(mode, db="sqlite", db_url=database.url, config=write_config(folder, server.base, feeds),
+                                  rules=rules, server=server.base, n=feeds, **kw)
+            finally:
+                database.drop()
+            return child, dict(child["profile"])["total (profiled)"]
+
+        print(f"profile: {n:,} feeds on sqlite…", file=sys.stderr)
+        r, total = profiled("cold", n, profile=True)
         out.append(table(f"Where the time goes: cProfile of one cold pass, {n:,} feeds, SQLite, all stages in one thread "
                          f"({r['stories']:,} stories, {r['wall']:.1f} s wall under the profiler)",
                          ["stage", "cumulative s", "%"], [[k, v, 100 * v / total] for k, v in r["profile"]]))
-        database = Database("sqlite", folder, pg)
         steady_n = min(big, 2_000)  # enough feeds for the per-feed costs to outweigh the per-batch ones
-        try:
-            print(f"profile: all-304 steady pass, {steady_n:,} feeds on sqlite…", file=sys.stderr)
-            r = run_child("steady_profile", db="sqlite", db_url=database.url,
-                          config=write_config(folder, server.base, steady_n), rules=rules, server=server.base, n=steady_n)
-        finally:
-            database.drop()
-        total = dict(r["profile"])["total (profiled)"]
+        print(f"profile: all-304 steady pass, {steady_n:,} feeds on sqlite…", file=sys.stderr)
+        r, total = profiled("steady_profile", steady_n)
         out.append(table(f"Where a steady pass's time goes: cProfile of one pass where all {steady_n:,} feeds answer 304, SQLite, "
                          f"all stages in one thread ({r['wall']:.1f} s wall under the profiler)",
                          ["stage", "cumulative s", "%"], [[k, v, 100 * v / total] for k, v in r["profile"]]))
