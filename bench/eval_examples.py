@@ -1,14 +1,14 @@
 """Precision and recall of a rule on a labelled set, per similarity backend.
 
-    .venv/bin/python bench/eval_examples.py [--split fresh2] [--rule rules/russia-us-syria.toml]
-        [--set tests/testdata/rules/seed_set/fresh2.jsonl] [--backend builtin|semantic|both] [--wrong]
+    .venv/bin/python bench/eval_examples.py [--split fresh3] [--rule rules/russia-us-syria.toml]
+        [--set tests/testdata/rules/seed_set/fresh3.jsonl] [--backend builtin|semantic|both] [--wrong]
     .venv/bin/python bench/eval_examples.py --cv 5 [--backend builtin]
 
 Prints one table row per backend (the rule as written, with its examples
 judged by that backend) plus the boolean query alone, for the chosen split:
-the held-out ``fresh2.jsonl`` by default, the figure to report (the
-rule's examples hold the stories of ``stories.jsonl`` and ``fresh.jsonl``,
-see ``bench/seed_examples.py``). ``--cv K`` is how the threshold was
+the held-out ``fresh3.jsonl`` by default, the figure to report (the
+rule's examples hold the stories of ``stories.jsonl``, ``fresh.jsonl`` and
+``fresh2.jsonl``, see ``bench/seed_examples.py``). ``--cv K`` is how the threshold was
 chosen: K-fold cross-validation over those labelled stories, each fold
 judged by the rule with that fold's own stories taken out of its examples
 and counter-examples. ``--wrong`` lists the stories each backend gets wrong. Without a database: document frequencies come from
@@ -103,9 +103,9 @@ def cross_validate(rule, folds: int, backend: str, show_wrong: bool) -> None:  #
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--split", default="fresh2", choices=["tune", "holdout", "fresh", "fresh2", "all"])
+    ap.add_argument("--split", default="fresh3", choices=["tune", "holdout", "fresh", "fresh2", "fresh3", "all"])
     ap.add_argument("--rule", default=str(ROOT / "rules" / "russia-us-syria.toml"))
-    ap.add_argument("--set", default=str(SEED_SET / "fresh2.jsonl"))
+    ap.add_argument("--set", default=str(SEED_SET / "fresh3.jsonl"))
     ap.add_argument("--backend", default="both", choices=["builtin", "semantic", "both"])
     ap.add_argument("--wrong", action="store_true")
     ap.add_argument("--cv", type=int, default=0, metavar="K", help="K-fold cross-validation on the tuning stories")

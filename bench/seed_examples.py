@@ -4,10 +4,10 @@
 
 The shipped ``rules/russia-us-syria.toml`` keeps its hand-written examples
 and counter-examples, then the stories of ``stories.jsonl`` and
-``fresh.jsonl`` (tests/testdata/rules/seed_set): what matches as examples,
-what does not as counter-examples, title and summary as one text. The
-held-out ``fresh2.jsonl`` is never written here: it is what the rule is
-measured on (``bench/eval_examples.py --split fresh2``).
+``fresh.jsonl`` and ``fresh2.jsonl`` (tests/testdata/rules/seed_set): what
+matches as examples, what does not as counter-examples, title and summary
+as one text. The held-out ``fresh3.jsonl`` is never written here: it is
+what the rule is measured on (``bench/eval_examples.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 SEED_SET = Path(__file__).resolve().parent.parent / "tests" / "testdata" / "rules" / "seed_set"
-TUNING = ("stories.jsonl", "fresh.jsonl")
+TUNING = ("stories.jsonl", "fresh.jsonl", "fresh2.jsonl")
 
 
 def example_text(row: dict) -> str:

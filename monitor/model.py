@@ -119,6 +119,7 @@ class Rule:
     threshold: tuple[tuple[str, float], ...] = ()  # (backend, cosine); ("*", x) for every backend
     similarity: str = "builtin"
     prefilter: str = ""
+    decide: str = ""  # "nearest", "learned", or "" (learned with enough labelled examples of each side)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,49 @@ def test_builtin_cosine_prefers_the_paraphrase_and_respects_counter_examples() -
     assert not far.similar and far.counter > far.score
 
 
+def _one_word_apart(count: int) -> tuple[list[str], list[str]]:
+    """Examples and counter-examples told apart by one word only ("together"):
+    the rest of each text is filler that both sides share."""
+    filler = ["in Idlib", "near Raqqa", "over Palmyra", "at Deir ez-Zor", "around Aleppo", "by the Euphrates"]
+    verbs = ["bombed", "struck", "hit", "raided", "shelled"]
+    pos = [f"Russian and US jets {verbs[i % 5]} militants together {filler[i % 6]} on day {i}" for i in range(count)]
+    neg = [f"Russian and US jets {verbs[i % 5]} militants {filler[(i + 1) % 6]} on day {i}" for i in range(count)]
+    return pos, neg
+
+
+def test_many_labelled_examples_learn_the_word_that_tells_the_sides_apart() -> None:
+    backend = BuiltinBackend(Frequencies.background())
+    pos, neg = _one_word_apart(30)
+    learned = Examples(backend, pos, neg, 0.05)
+    assert learned.learned is not None  # 20 and more of each side: the rule learns by default
+    nearest = Examples(backend, pos, neg, 0.05, learn=False)
+    assert nearest.learned is None
+    # filler of a counter-example, with the word that makes it a joint strike
+    text = backend.vector("Jets of Russia and the US hit militants together by the Euphrates")
+    got = learned.nearest(text)
+    assert got.similar and got.probability is not None and got.probability >= 0.5
+    alone = learned.nearest(backend.vector("Jets of Russia and the US hit militants by the Euphrates"))
+    assert not alone.similar and alone.probability is not None and alone.probability < 0.5
+    few = Examples(backend, pos[:5], neg[:5], 0.05)
+    assert few.learned is None and few.nearest(text).probability is None
+
+
+def test_the_decide_key_is_checked(tmp_path: Path) -> None:
+    rule, problems = load_rule(write(tmp_path, 'name = "x"\nexamples = ["a b"]\ncounter_examples = ["c"]\ndecide = "nearest"\n'))
+    assert problems == [] and rule is not None and rule.decide == "nearest"
+    _, problems = load_rule(write(tmp_path, 'name = "x"\nexamples = ["a b"]\ndecide = "vote"\n'))
+    said = {p.key: p.message for p in problems}
+    assert said == {"decide": "must be one of nearest, learned; got 'vote'"}
+    _, problems = load_rule(write(tmp_path, 'name = "x"\nexamples = ["a b"]\ndecide = "learned"\n'))
+    assert [(p.key, p.line) for p in problems] == [("decide", 3)] and "counter_examples" in problems[0].message
+    _, problems = load_rule(write(tmp_path, 'name = "x"\nquery = "a"\ndecide = "learned"\n'))
+    assert ("decide", "needs examples (or example_stories) to compare stories with") in [(p.key, p.message) for p in problems]
+    pos, neg = _one_word_apart(30)
+    rs = compile_rules([Rule("l", "l", "", examples=tuple(pos[:3]), counter_examples=tuple(neg[:3]), decide="learned")],
+                       similarity=Similarity(semantic=False))
+    assert rs.rules[0].examples is not None and rs.rules[0].examples.learned is not None
+
+
 def test_loader_reads_and_checks_the_example_keys(tmp_path: Path) -> None:
     rule, problems = load_rule(write(tmp_path, '''name = "x"
 examples = ["a b c"]
@@ -131,24 +174,24 @@ def _scores(backend: str, name: str) -> tuple[float, float, list[dict]]:
 def test_the_seed_rule_holds_every_labelled_tuning_story_as_an_example_or_counter_example() -> None:
     rule, _ = load_rule(ROOT / "rules" / "russia-us-syria.toml")
     assert rule is not None
-    for name in ("stories.jsonl", "fresh.jsonl"):
+    for name in ("stories.jsonl", "fresh.jsonl", "fresh2.jsonl"):
         for r in _seed(name):
             text = f"{r['title']}\n{r['summary']}".strip()
             assert text in (rule.examples if r["label"] == "match" else rule.counter_examples), r["id"]
-    held_out = {f"{r['title']}\n{r['summary']}".strip() for r in _seed("fresh2.jsonl")}
+    held_out = {f"{r['title']}\n{r['summary']}".strip() for r in _seed("fresh3.jsonl")}
     assert not held_out & set(rule.examples + rule.counter_examples)  # bench/seed_examples.py never writes them
 
 
 def test_the_seed_rule_on_its_held_out_set_with_the_builtin_backend() -> None:
     # measured once, never tuned on: see bench/eval_examples.py and the figures in rules/README.md
-    precision, recall, caught_ru = _scores("builtin", "fresh2.jsonl")
-    assert precision >= 0.85 and recall >= 0.9
-    assert len(caught_ru) == 9  # every Russian-language report of the set is caught
+    precision, recall, caught_ru = _scores("builtin", "fresh3.jsonl")
+    assert precision >= 0.93 and recall >= 0.9
+    assert len(caught_ru) == 14  # every Russian-language report of the set is caught
 
 
 @pytest.mark.semantic
 @pytest.mark.timeout(900)
 @semantic
 def test_the_seed_rule_with_the_semantic_backend() -> None:
-    precision, recall, caught_ru = _scores("semantic", "fresh2.jsonl")
-    assert precision >= 0.9 and recall >= 0.9 and len(caught_ru) == 9
+    precision, recall, caught_ru = _scores("semantic", "fresh3.jsonl")
+    assert precision >= 0.91 and recall >= 0.91 and len(caught_ru) == 14

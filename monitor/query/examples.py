@@ -121,4 +121,5 @@ def compile_examples(rule: Rule, similarity: Similarity) -> tuple[Examples | Non
     if not texts:
         notes.append(Problem(where, "no example text to compare with: the rule never matches", key="examples"))
         return None, notes
-    return Examples(backend, texts, rule.counter_examples, threshold_for(rule, backend.name)), notes
+    learn = {"learned": True, "nearest": False}.get(rule.decide)
+    return Examples(backend, texts, rule.counter_examples, threshold_for(rule, backend.name), learn), notes

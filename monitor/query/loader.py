@@ -21,6 +21,7 @@ Rules by example (all optional; every key but ``examples`` needs examples)::
     threshold        = 0.3                 # cosine with the nearest example, in (0, 1]
     threshold        = { builtin = 0.3, semantic = 0.5 }   # or one per backend
     similarity       = "builtin"           # builtin (default) | semantic (the [semantic] extra)
+    decide           = "learned"           # nearest | learned (default: learned with 20+ examples and counter-examples)
     prefilter        = '''...'''           # a query within which similar stories match
 
 With examples, ``query`` is optional. A story matches when it satisfies
@@ -57,11 +58,14 @@ _KINDS: dict[str, str] = {
     "name": "str", "query": "str", "fields": "list", "channel": "str", "severity": "str",
     "digest": "bool", "enabled": "bool", "feeds": "list", "tags": "list", "languages": "list",
     "examples": "list", "counter_examples": "list", "example_stories": "ids", "threshold": "threshold",
-    "similarity": "str", "prefilter": "str",
+    "similarity": "str", "prefilter": "str", "decide": "str",
 }
 #: The similarity backends a rule may name (``monitor.similar``).
 SIMILARITIES = ("builtin", "semantic")
-_EXAMPLE_KEYS = ("counter_examples", "threshold", "similarity", "prefilter")
+_EXAMPLE_KEYS = ("counter_examples", "threshold", "similarity", "prefilter", "decide")
+#: How a rule's examples judge a story (``monitor.similar``): its nearest
+#: examples, or a model learned from all of them.
+DECISIONS = ("nearest", "learned")
 
 
 def load_rules(folder: Path) -> tuple[list[Rule], list[Problem]]:
@@ -153,6 +157,11 @@ def _check_examples(data: dict[str, Any], values: dict[str, Any], problem: Any) 
         for n, text in enumerate(values.get(key, ()), 1):
             if not text.strip():
                 problem(key, f"entry {n} is empty")
+    decide = values.get("decide", "")
+    if decide and decide not in DECISIONS:
+        problem("decide", f"must be one of {', '.join(DECISIONS)}; got {decide!r}")
+    if decide == "learned" and not values.get("counter_examples"):
+        problem("decide", "learned needs counter_examples to learn what the rule is not about")
     if values.get("similarity", "builtin") not in SIMILARITIES:
         problem("similarity", f"must be one of {', '.join(SIMILARITIES)}; got {values['similarity']!r}")
     for backend, _ in values.get("threshold", ()):

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from monitor.similar.learned import CUT, Learned
+
 __all__ = ["VOTES", "Backend", "Examples", "Nearest", "first_words"]
 
 
@@ -44,15 +46,20 @@ class Nearest:
 
     ``score`` is the cosine with the nearest example; ``example`` that
     example's text; ``counter`` the cosine with the nearest counter-example
-    (0.0 when the rule has none); ``similar`` whether the text passes: the
-    score reaches the threshold and the text is nearer the examples than
-    the counter-examples, each side's ``VOTES`` nearest averaged.
+    (0.0 when the rule has none); ``probability`` the learned model's
+    probability that the text is on the examples' side (None when the rule
+    does not learn, see ``monitor.similar.learned``); ``similar`` whether
+    the text passes: the score reaches the threshold, and the text is on
+    the examples' side: by the learned probability when there is one
+    (at least ``learned.CUT``), else nearer the examples than the
+    counter-examples, each side's ``VOTES`` nearest averaged.
     """
 
     score: float
     example: str
     counter: float
     similar: bool
+    probability: float | None = None
 
 
 VOTES = 3
@@ -72,8 +79,16 @@ class Examples:
     """A rule's examples and counter-examples, embedded once by ``backend``."""
 
     def __init__(
-        self, backend: Backend, examples: Sequence[str], counter_examples: Sequence[str], threshold: float
+        self,
+        backend: Backend,
+        examples: Sequence[str],
+        counter_examples: Sequence[str],
+        threshold: float,
+        learn: bool | None = None,
     ) -> None:
+        """Embed the texts once; with ``learn`` (None: when ``Learned.enough``
+        says so) also fit the learned model on them. Raises ``ValueError``
+        without examples, or when asked to learn without counter-examples."""
         if not examples:
             raise ValueError("similar: a rule needs at least one example")
         self.backend = backend
@@ -82,6 +97,11 @@ class Examples:
         self.threshold = threshold
         self._pos = backend.embed(self.texts)
         self._neg = backend.embed(self.counter_texts) if self.counter_texts else None
+        if learn is None:
+            learn = Learned.enough(self.texts, self.counter_texts)
+        if learn and self._neg is None:
+            raise ValueError("similar: learning needs counter-examples")
+        self.learned = Learned(self._pos, self._neg) if learn else None
 
     def nearest(self, vector: Any) -> Nearest:
         """The nearest example (and counter-example) to a text embedded by the same backend."""
@@ -89,8 +109,13 @@ class Examples:
         best = max(range(len(pos)), key=pos.__getitem__)
         neg = self.backend.scores(vector, self._neg) if self._neg is not None else []
         score = pos[best]
-        nearer = _top_mean(pos, VOTES) > _top_mean(neg, VOTES)
-        return Nearest(score, self.texts[best], max(neg, default=0.0), score >= self.threshold and nearer)
+        if self.learned is not None:
+            probability: float | None = self.learned.probability(vector)
+            side = probability >= CUT
+        else:
+            probability = None
+            side = _top_mean(pos, VOTES) > _top_mean(neg, VOTES)
+        return Nearest(score, self.texts[best], max(neg, default=0.0), score >= self.threshold and side, probability)
 
 
 def first_words(text: str, words: int = 12) -> str:
