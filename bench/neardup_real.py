@@ -41,11 +41,11 @@ def synthetic(fp: Fingerprinter, stories: list[dict]) -> tuple[int, int, int]:
     return tp, fn, wrong
 
 
-SPLITS = ("tune", "holdout", "fresh", "fresh2")
+SPLITS = ("tune", "holdout", "fresh", "fresh2", "fresh3")
 """``tune`` and ``holdout`` are the pairs in the set's top folder; ``fresh``
-(``fresh/``, written apart and first measured before any change, then
-tuned on) and ``fresh2`` (``fresh2/``, written apart and measured once,
-never tuned on: the figures to report)."""
+and ``fresh2`` (``fresh/``, ``fresh2/``: written apart, first measured
+before any change, then tuned on) and ``fresh3`` (``fresh3/``, written
+apart and measured once, never tuned on: the figures to report)."""
 
 
 def load(folder: Path = REAL) -> list[dict]:
