@@ -284,22 +284,26 @@ def main() -> None:
         by_example(model, stories[: args.examples_stories], rng)
 
 
-def with_examples(rule: Rule, rng: random.Random, words: list[str]) -> Rule:
-    """``rule`` with three examples and a counter-example built from its query's words."""
+def with_examples(rule: Rule, rng: random.Random, words: list[str], examples: int = 3, counters: int = 1) -> Rule:
+    """``rule`` with ``examples`` examples and ``counters`` counter-examples built from its query's words."""
     mine = [w for w in rule.query.replace("(", " ").replace(")", " ").replace('"', " ").split()
             if w.isalpha() and w.islower() and w not in ("title",)] or ["news"]
     def text(k: int) -> str:
         return " ".join(rng.choice(mine) if rng.random() < 0.4 else rng.choice(words) for _ in range(k))
-    return replace(rule, examples=(text(12), text(12), text(12)), counter_examples=(text(12),))
+    return replace(rule, examples=tuple(text(12) for _ in range(examples)),
+                   counter_examples=tuple(text(12) for _ in range(counters)))
 
 
 def by_example(model, stories: list[Story], rng: random.Random) -> None:  # type: ignore[no-untyped-def]
-    """CPU per story at 1,000 rules with examples, per backend, against the same rules without."""
+    """CPU per story at 1,000 rules with examples, per backend, against the same rules without;
+    and 1,000 rules with 20 examples and 20 counter-examples each, which learn (``decide``)."""
     words = [w for s in stories[:200] for w in s.summary.rstrip(".").split()]
     plain = [model.rule(10_000 + i) for i in range(1_000)]
     rules = [with_examples(r, rng, words) for r in plain]
     rows = [("none (query only)", plain, Similarity(semantic=False))]
     rows.append(("builtin", rules, Similarity(semantic=False)))
+    many = [with_examples(r, rng, words, 20, 20) for r in plain]  # enough of each side: every rule learns
+    rows.append(("builtin, learned", many, Similarity(semantic=False)))
     if semantic_unavailable() is None:
         rows.append(("semantic", [replace(r, similarity="semantic") for r in rules], Similarity(semantic=True)))
     else:

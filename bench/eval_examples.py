@@ -103,9 +103,9 @@ def cross_validate(rule, folds: int, backend: str, show_wrong: bool) -> None:  #
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--split", default="fresh3", choices=["tune", "holdout", "fresh", "fresh2", "fresh3", "all"])
+    ap.add_argument("--split", default="fresh5", choices=["tune", "holdout", "fresh", "fresh2", "fresh3", "fresh5", "all"])
     ap.add_argument("--rule", default=str(ROOT / "rules" / "russia-us-syria.toml"))
-    ap.add_argument("--set", default=str(SEED_SET / "fresh3.jsonl"))
+    ap.add_argument("--set", default=str(SEED_SET / "fresh5.jsonl"))
     ap.add_argument("--backend", default="both", choices=["builtin", "semantic", "both"])
     ap.add_argument("--wrong", action="store_true")
     ap.add_argument("--cv", type=int, default=0, metavar="K", help="K-fold cross-validation on the tuning stories")

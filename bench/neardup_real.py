@@ -41,7 +41,7 @@ def synthetic(fp: Fingerprinter, stories: list[dict]) -> tuple[int, int, int]:
     return tp, fn, wrong
 
 
-SPLITS = ("tune", "holdout", "fresh", "fresh2", "fresh3")
+SPLITS = ("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4")
 """``tune`` and ``holdout`` are the pairs in the set's top folder; ``fresh``
 and ``fresh2`` (``fresh/``, ``fresh2/``: written apart, first measured
 before any change, then tuned on) and ``fresh3`` (``fresh3/``, written

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 SEED_SET = Path(__file__).resolve().parent.parent / "tests" / "testdata" / "rules" / "seed_set"
-TUNING = ("stories.jsonl", "fresh.jsonl", "fresh2.jsonl")
+TUNING = ("stories.jsonl", "fresh.jsonl", "fresh2.jsonl", "fresh3.jsonl", "train4.jsonl")
 
 
 def example_text(row: dict) -> str:

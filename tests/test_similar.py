@@ -174,24 +174,24 @@ def _scores(backend: str, name: str) -> tuple[float, float, list[dict]]:
 def test_the_seed_rule_holds_every_labelled_tuning_story_as_an_example_or_counter_example() -> None:
     rule, _ = load_rule(ROOT / "rules" / "russia-us-syria.toml")
     assert rule is not None
-    for name in ("stories.jsonl", "fresh.jsonl", "fresh2.jsonl"):
+    for name in ("stories.jsonl", "fresh.jsonl", "fresh2.jsonl", "fresh3.jsonl", "train4.jsonl"):
         for r in _seed(name):
             text = f"{r['title']}\n{r['summary']}".strip()
             assert text in (rule.examples if r["label"] == "match" else rule.counter_examples), r["id"]
-    held_out = {f"{r['title']}\n{r['summary']}".strip() for r in _seed("fresh3.jsonl")}
+    held_out = {f"{r['title']}\n{r['summary']}".strip() for r in _seed("fresh5.jsonl")}
     assert not held_out & set(rule.examples + rule.counter_examples)  # bench/seed_examples.py never writes them
 
 
 def test_the_seed_rule_on_its_held_out_set_with_the_builtin_backend() -> None:
     # measured once, never tuned on: see bench/eval_examples.py and the figures in rules/README.md
-    precision, recall, caught_ru = _scores("builtin", "fresh3.jsonl")
-    assert precision >= 0.93 and recall >= 0.9
-    assert len(caught_ru) == 14  # every Russian-language report of the set is caught
+    precision, recall, caught_ru = _scores("builtin", "fresh5.jsonl")
+    assert precision >= 0.95 and recall >= 0.84, (precision, recall)
+    assert len(caught_ru) >= 9, len(caught_ru)  # of the set's 10 Russian-language reports
 
 
 @pytest.mark.semantic
 @pytest.mark.timeout(900)
 @semantic
 def test_the_seed_rule_with_the_semantic_backend() -> None:
-    precision, recall, caught_ru = _scores("semantic", "fresh3.jsonl")
-    assert precision >= 0.91 and recall >= 0.91 and len(caught_ru) == 14
+    precision, recall, caught_ru = _scores("semantic", "fresh5.jsonl")
+    assert precision >= 0.95 and recall >= 0.85 and len(caught_ru) >= 9, (precision, recall, len(caught_ru))
