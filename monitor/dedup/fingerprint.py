@@ -36,7 +36,7 @@ import hashlib
 import re
 import struct
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -149,11 +149,14 @@ STOPWORDS: frozenset[str] = frozenset(
 class Fingerprint:
     """A story's MinHash signature, its LSH band keys, and the exact sets the decision is made on.
 
-    ``signature`` holds ``num_perm`` unsigned 32-bit values. ``bands`` holds one
-    key per band, each in ``0 .. 2**63 - 1`` so it fits a PostgreSQL BIGINT; it
-    is empty when the text had no words at all (such a story must never be a
-    candidate for anything). ``shingle_count`` is the number of distinct
-    shingles; below ``MIN_SHINGLES`` the fingerprint is not ``reliable``.
+    ``signature`` holds ``num_perm`` unsigned 32-bit values. ``band_count`` is
+    the number of LSH bands (0 when the text had no words at all: such a story
+    must never be a candidate for anything). ``bands`` holds one key per band,
+    each in ``0 .. 2**63 - 1`` so it fits a PostgreSQL BIGINT; it is derived
+    from the signature on first use and kept (a fingerprint read back only to
+    be compared never pays for it). ``shingle_count`` is the number of
+    distinct shingles; below ``MIN_SHINGLES`` the fingerprint is not
+    ``reliable``.
 
     ``words``, ``title`` and ``numbers``, ``all_numbers`` are sorted tuples of
     distinct 32-bit hashes: of the content words of title and summary, of the
@@ -161,11 +164,14 @@ class Fingerprint:
     digit: ``3``, ``12``, ``2024``, ``v2``) in the title and in the whole text,
     and ``pairs`` of the pairs of consecutive content words (title and summary
     apart): what two texts written from one copy share and two texts that
-    merely use one vocabulary do not.
+    merely use one vocabulary do not. Each has a frozenset twin made once at
+    construction (``word_set``, ``title_set``, ``number_set``,
+    ``all_number_set``, ``pair_set``, ``edge_set``, ``lead_set``), which the
+    comparisons use; they take no part in equality.
     """
 
     signature: tuple[int, ...]
-    bands: tuple[int, ...]
+    band_count: int
     shingle_count: int
     shingle_size: int = DEFAULT_SHINGLE_SIZE
     seed: int = 1
@@ -176,6 +182,31 @@ class Fingerprint:
     pairs: tuple[int, ...] = ()
     edges: tuple[int, ...] = ()
     lead: tuple[int, ...] = ()
+    word_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    title_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    number_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    all_number_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    pair_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    edge_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    lead_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    _bands: tuple[int, ...] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("word_set", self.words), ("title_set", self.title), ("number_set", self.numbers),
+            ("all_number_set", self.all_numbers), ("pair_set", self.pairs), ("edge_set", self.edges),
+            ("lead_set", self.lead),
+        ):
+            object.__setattr__(self, name, frozenset(value))
+
+    @property
+    def bands(self) -> tuple[int, ...]:
+        """One LSH key per band (``band_count`` of them; empty for a text with no words), computed once."""
+        keys = self._bands
+        if keys is None:
+            keys = _band_keys(np.asarray(self.signature, dtype=np.uint32), self.band_count) if self.band_count else ()
+            object.__setattr__(self, "_bands", keys)
+        return keys
 
     @property
     def reliable(self) -> bool:
@@ -186,12 +217,12 @@ class Fingerprint:
         """Serialize for storage: a 12-byte header, the signature as
         little-endian uint32 values, the seven set lengths (uint16) and the
         sets' hashes (uint32). The layout is stable; ``from_bytes`` reads it
-        back, recomputing the band keys from the signature."""
+        back (the band keys are not stored: they follow from the signature)."""
         sets = (self.words, self.title, self.numbers, self.all_numbers, self.pairs, self.edges, self.lead)
         header = _HEADER.pack(
             _FORMAT_VERSION,
             len(self.signature),
-            len(self.bands),
+            self.band_count,
             self.shingle_size,
             self.shingle_count,
             self.seed & 0xFF,
@@ -206,7 +237,8 @@ class Fingerprint:
         """Read what ``to_bytes`` wrote, in this format or format 2 (which
         had no ``edges`` nor ``lead``: such a fingerprint compares as a title
         with spaces and no subject until ``monitor db refingerprint``
-        rewrites it). Raises
+        rewrites it). The band keys are recomputed from the signature only
+        when ``bands`` is first read. Raises
         ``ValueError`` ("fingerprint: ...") when the bytes are truncated or of
         an unknown version (a fingerprint of format 1, stored before the sets
         were kept, needs ``monitor db refingerprint``)."""
@@ -227,28 +259,15 @@ class Fingerprint:
             raise ValueError(
                 f"fingerprint: expected {at + counts.size + 4 * sum(lengths)} bytes, got {len(data)}"
             )
-        values = np.frombuffer(data, dtype="<u4", count=num_perm, offset=size)
+        values = np.frombuffer(data, dtype="<u4", count=num_perm, offset=size).tolist()
         hashes = np.frombuffer(data, dtype="<u4", offset=at + counts.size).tolist()
         sets: list[tuple[int, ...]] = []
         start = 0
         for n in lengths:
             sets.append(tuple(hashes[start : start + n]))
             start += n
-        band_keys = _band_keys(values, bands) if bands else ()
-        return cls(
-            signature=tuple(int(v) for v in values),
-            bands=band_keys,
-            shingle_count=shingle_count,
-            shingle_size=shingle_size,
-            seed=seed,
-            words=sets[0],
-            title=sets[1],
-            numbers=sets[2],
-            all_numbers=sets[3],
-            pairs=sets[4],
-            edges=sets[5] if len(sets) > 5 else (),
-            lead=sets[6] if len(sets) > 6 else (),
-        )
+        sets += [()] * (7 - len(sets))  # format 2: no edges, no lead
+        return cls(tuple(values), bands, shingle_count, shingle_size, seed, *sets)
 
 
 def normalize_words(text: str) -> list[str]:
@@ -408,7 +427,7 @@ class Fingerprinter:
         title_numbers = identifiers(title)
         return Fingerprint(
             signature=tuple(signature.tolist()),
-            bands=_band_keys(signature, self.band_count) if shingle_set else (),
+            band_count=self.band_count if shingle_set else 0,
             shingle_count=len(shingle_set),
             shingle_size=self.shingle_size,
             seed=self.seed,
@@ -452,20 +471,20 @@ class Fingerprinter:
         high = self.high if high is None else high
         if not (new.reliable and first.reliable) or not new.words or not first.words:
             return False
-        if not set(new.numbers) <= set(first.all_numbers) or not set(first.numbers) <= set(new.all_numbers):
+        if not new.number_set <= first.all_number_set or not first.number_set <= new.all_number_set:
             return False
-        a, b = set(new.words), set(first.words)
+        a, b = new.word_set, first.word_set
         common = len(a & b)
         contained = common / min(len(a), len(b))
-        ta, tb = set(new.title), set(first.title)
+        ta, tb = new.title_set, first.title_set
         if ta and tb and contained < TEMPLATE_COPY:
             title_jaccard = len(ta & tb) / len(ta | tb)
-            one_template = title_jaccard >= TEMPLATE_TITLE or not set(new.edges).isdisjoint(first.edges)
+            one_template = title_jaccard >= TEMPLATE_TITLE or not new.edge_set.isdisjoint(first.edge_set)
             if one_template and (ta - b) and (tb - a):
                 return False
-            if len(set(new.lead) - b) >= OWN_SUBJECT and len(set(first.lead) - a) >= OWN_SUBJECT:
+            if len(new.lead_set - b) >= OWN_SUBJECT and len(first.lead_set - a) >= OWN_SUBJECT:
                 return False
-        shared_pairs = len(set(new.pairs) & set(first.pairs))
+        shared_pairs = len(new.pair_set & first.pair_set)
         if shared_pairs < MIN_SHARED_PAIRS:
             return False
         if gap_hours is None:
@@ -481,7 +500,7 @@ class Fingerprinter:
         """Exact containment of the smaller content-word set in the other (0.0 when either is empty)."""
         if not a.words or not b.words:
             return 0.0
-        return len(set(a.words) & set(b.words)) / min(len(a.words), len(b.words))
+        return len(a.word_set & b.word_set) / min(len(a.words), len(b.words))
 
     def similarity(self, a: Fingerprint, b: Fingerprint) -> float:
         """Estimated Jaccard similarity of the two shingle sets: the share of
