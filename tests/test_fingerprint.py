@@ -4,6 +4,7 @@ negatives, awkward text, and the labelled set in tests/testdata/neardup."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from itertools import combinations
@@ -255,6 +256,22 @@ def test_it_normalizes_words(text, words):
 )
 def test_it_strips_datelines_and_footers_but_not_the_body(summary, kept):
     assert strip_boilerplate(summary) == kept
+
+
+def test_it_finds_every_footer_the_regex_finds_whatever_letters_spell_it():
+    # strip_boilerplate skips the footer regex when no footer word is in the lower-cased text:
+    # every character the regex's IGNORECASE takes for a letter of those words must still be found.
+    from monitor.dedup.fingerprint import _FOOTER, _FOOTER_WORDS
+
+    letters = sorted(set("".join(_FOOTER_WORDS)))
+    any_letter = re.compile(f"[{''.join(letters)}]", re.IGNORECASE).fullmatch
+    alike = [ch for ch in map(chr, range(0x110000)) if any_letter(ch)]
+    phrases = ["also read", "read more", "read also", "related", "see also", "liked this story", "читайте также", "смотрите также"]
+    for ch in alike:
+        for phrase in phrases:
+            for letter in {x for x in phrase if re.fullmatch(x, ch, re.IGNORECASE)}:
+                summary = f"Body text. {phrase.replace(letter, ch)}: more"
+                assert strip_boilerplate(summary) == _FOOTER.sub("", summary) == "Body text.", (ch, phrase)
 
 
 def test_it_flags_a_headline_alone_as_too_short_to_cluster_on(fp):

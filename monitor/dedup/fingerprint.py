@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.text import tokens, unspaced, words
+from monitor.text import WORD, tokens, unspaced, words
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -132,7 +132,14 @@ _FOOTER = re.compile(
     r"читайте\s+также|смотрите\s+также)\s*[:?!-].*\Z",
     re.IGNORECASE | re.DOTALL,
 )
+# Every _FOOTER match holds one of these words, lower-cased, unless the text has a character that
+# the regex's IGNORECASE takes for one of their letters while str.lower() does not give that letter
+# (re's extra cases: dotless i, long s, Cyrillic small letters narrow o, wide es, tall te; and
+# İ, whose lower() is two characters). Searching for them first skips the slow regex on most texts.
+_FOOTER_WORDS = ("also", "read", "related", "liked", "читайте", "смотрите")
+_FOOTER_CASE_EXTRAS = "İıſᲂᲃᲄᲅ"
 _APOSTROPHES = re.compile(r"[’'ʼ`´]")
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 STOPWORDS: frozenset[str] = frozenset(
     # English function words and newsroom verbs of attribution, then Russian
@@ -281,9 +288,14 @@ def normalize_words(text: str) -> list[str]:
 def identifiers(text: str) -> set[str]:
     """The numbers and identifiers of ``text``: its tokens holding a digit,
     folded, every digit written as ASCII (``২০২৪`` -> ``2024``)."""
+    text = unicodedata.normalize("NFKC", text)
+    if text.isascii():  # digits are 0-9 and folding is lower-casing
+        if _ASCII_DIGIT.search(text) is None:
+            return set()
+        return {raw.lower() for raw in WORD.findall(text) if _ASCII_DIGIT.search(raw)}
     found: set[str] = set()
-    for raw, _, _ in tokens(unicodedata.normalize("NFKC", text)):
-        if any(ch.isdigit() for ch in raw):
+    for raw, _, _ in tokens(text):
+        if not raw.isalpha() and any(map(str.isdigit, raw)):  # a letter is never a digit
             found.add("".join(str(unicodedata.digit(ch, 0)) if ch.isdigit() else ch for ch in raw.casefold()))
     return found
 
@@ -309,14 +321,24 @@ def _pairs(words: list[str]) -> set[str]:
     return {f"{a} {b}" for a, b in zip(words, words[1:])}
 
 
-def _hash32_set(items: set[str]) -> tuple[int, ...]:
-    return tuple(sorted({_hash64(x) >> 32 for x in items}))
+def _hash32_set(items: set[str], hashes: dict[str, int]) -> tuple[int, ...]:
+    """The sorted distinct top 32 bits of the ``_hash64`` of ``items``, read from ``hashes`` (which holds them all)."""
+    return tuple(sorted({hashes[x] >> 32 for x in items}))
+
+
+def _hashes(*sets: set[str]) -> dict[str, int]:
+    """``_hash64`` of every distinct string of ``sets``, each hashed once."""
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    return {x: from_bytes(blake2b(x.encode("utf-8"), digest_size=8).digest(), "little") for x in set().union(*sets)}
 
 
 def strip_boilerplate(summary: str) -> str:
     """Remove a leading dateline ("MOSCOW (Reuters) -") and a trailing
     "Also read: ..." style footer; the body in between is returned untouched."""
     summary = _DATELINE.sub("", summary, count=1)
+    low = summary.lower()
+    if not any(w in low for w in _FOOTER_WORDS) and not any(ch in summary for ch in _FOOTER_CASE_EXTRAS):
+        return summary  # no footer can match (see _FOOTER_WORDS)
     return _FOOTER.sub("", summary)
 
 
@@ -423,21 +445,26 @@ class Fingerprinter:
         summary_words = content_words(summary)
         shingle_set = shingles(title_words, self.shingle_size) | shingles(summary_words, self.shingle_size)
         word_pairs = _pairs(title_words) | _pairs(summary_words)
-        signature = self._signature(shingle_set)
+        title_set = set(title_words)
         title_numbers = identifiers(title)
+        all_numbers = title_numbers | identifiers(summary)
+        edges = title_edges(title)
+        lead = _lead(title_words, summary_words)  # a subset of title_set
+        hashes = _hashes(shingle_set, title_set, all_numbers, word_pairs, edges)
+        signature = self._signature([hashes[x] for x in shingle_set])
         return Fingerprint(
             signature=tuple(signature.tolist()),
             band_count=self.band_count if shingle_set else 0,
             shingle_count=len(shingle_set),
             shingle_size=self.shingle_size,
             seed=self.seed,
-            words=_hash32_set(shingle_set),
-            title=_hash32_set(set(title_words)),
-            numbers=_hash32_set(title_numbers),
-            all_numbers=_hash32_set(title_numbers | identifiers(summary)),
-            pairs=_hash32_set(word_pairs),
-            edges=_hash32_set(title_edges(title)),
-            lead=_hash32_set(_lead(title_words, summary_words)),
+            words=_hash32_set(shingle_set, hashes),
+            title=_hash32_set(title_set, hashes),
+            numbers=_hash32_set(title_numbers, hashes),
+            all_numbers=_hash32_set(all_numbers, hashes),
+            pairs=_hash32_set(word_pairs, hashes),
+            edges=_hash32_set(edges, hashes),
+            lead=_hash32_set(lead, hashes),
         )
 
     def same_story(
@@ -518,10 +545,11 @@ class Fingerprinter:
         """``same_story`` with the time between the two unknown."""
         return self.same_story(a, b, None)
 
-    def _signature(self, shingle_set: set[str]) -> np.ndarray:
-        if not shingle_set:
+    def _signature(self, shingle_hashes: list[int]) -> np.ndarray:
+        """The MinHash signature of the shingles whose ``_hash64`` values are ``shingle_hashes`` (distinct)."""
+        if not shingle_hashes:
             return np.full(self.num_perm, _EMPTY_SLOT, dtype=np.uint32)
-        hashes = np.fromiter((_hash64(s) for s in shingle_set), dtype=np.uint64, count=len(shingle_set))
+        hashes = np.array(shingle_hashes, dtype=np.uint64)
         # One hash function per permutation: h_i(x) = fmix64(x XOR salt_i); the
         # minimum over the shingles is kept, and its top 32 bits stored.
         mixed = _fmix64(hashes[:, None] ^ self._salts[None, :])
