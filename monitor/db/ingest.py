@@ -19,6 +19,7 @@ storing the same story race safely: exactly one of them goes on.
 from __future__ import annotations
 
 import heapq
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, text
 
 from monitor.db.schema import (
     Cluster,
@@ -262,6 +263,7 @@ def _claim(
 
 
 MAX_CANDIDATES = 64  # stored stories confirmed per new story, those sharing the most bands first
+PER_BAND_KEY = MAX_CANDIDATES  # the newest stories read per band key (see newest_sharing)
 DECODED_FIRSTS = 2048  # cluster-first fingerprints kept decoded between batches (by their stored bytes)
 
 Ranked = list[tuple[int, int]]
@@ -299,20 +301,45 @@ def _stored_candidates(
     conn: Connection, prints: Sequence[Fingerprint], since: datetime
 ) -> list[Ranked]:
     """For each of ``prints`` (reliable, with ``bands``), its best candidates among the stored
-    stories of the window (one indexed lookup for the whole batch), ranked by ``_rank``."""
+    stories of the window (one indexed lookup for the whole batch, ``newest_sharing``), ranked by
+    ``_rank``."""
     if not prints:
         return []
     count = len(prints[0].bands)
-    keys: dict[str, Any] = {f"k{b}": sorted({fp.bands[b] for fp in prints}) for b in range(count)}
-    keys["since"] = since
+    wanted = sorted({(b, key) for fp in prints for b, key in enumerate(fp.bands)})
     index: BandIndex = [{} for _ in range(count)]
-    for band, key, story_id in conn.execute(band_lookup(count), keys).all():
-        ids = index[band].get(key)
-        if ids is None:
-            index[band][key] = [story_id]
-        else:
-            ids.append(story_id)
+    for band, key, ids in newest_sharing(conn, wanted, since):
+        index[band][key] = ids
     return [_rank(_shared_bands(index, fp)) for fp in prints]
+
+
+def window_start(conn: Connection, since: datetime) -> int | None:
+    """The id of the first story first seen at or after ``since`` (None: none was). Ids grow as
+    stories are stored, so the stories of the window are those from this id on (up to a story
+    stored by another worker a moment apart, either side of the boundary)."""
+    return conn.execute(_WINDOW_START, {"since": since}).scalar()
+
+
+def newest_sharing(
+    conn: Connection, wanted: Sequence[tuple[int, int]], since: datetime
+) -> list[tuple[int, int, list[int]]]:
+    """For each ``(band, key)`` of ``wanted``: the ids of the at most ``PER_BAND_KEY`` newest
+    stories of the window with that band key, as ``(band, key, ids)`` (keys no story has are left
+    out). One statement, answered from the primary key (band, key, story_id) alone.
+
+    Capping each key loses no candidate that could rank among a story's MAX_CANDIDATES through
+    that key alone: the PER_BAND_KEY newer stories sharing it all rank above it. A band key of
+    two rows is shared by stories of one vocabulary far more often than by copies, so without
+    the cap a lookup reads ever more rows as the window fills."""
+    start = window_start(conn, since) if wanted else None
+    if start is None:
+        return []
+    params = {"start": start, "per_key": PER_BAND_KEY}
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(_NEWEST_PG, {**params, "bands": [b for b, _ in wanted], "keys": [k for _, k in wanted]})
+        return [(band, key, ids) for band, key, ids in rows if ids]
+    rows = conn.execute(_NEWEST_SQLITE, {**params, "pairs": json.dumps(wanted)})
+    return [(band, key, list(map(int, ids.split(",")))) for band, key, ids in rows if ids]
 
 
 @lru_cache(maxsize=DECODED_FIRSTS)
@@ -399,7 +426,9 @@ def _assign_clusters(
             gap = (published[u] - first[1]).total_seconds() / 3600.0
             if abs(gap) * 3600.0 > options.window:
                 continue  # the cluster's first story is older than the window: a member does not carry it on
-            if fingerprinter.same_story(fp, first[0], gap, options.threshold):
+            if fingerprinter.may_be_same(fp, first[0], options.threshold) and fingerprinter.same_story(
+                fp, first[0], gap, options.threshold
+            ):
                 score = fingerprinter.containment(fp, first[0])
                 if best is None or score > best[0]:
                     best = (score, cid)
@@ -477,6 +506,26 @@ def band_lookup(bands: int) -> Select[Any]:
     )
 
 
+_WINDOW_START = (
+    select(stories_t.c.id)
+    .where(stories_t.c.first_seen_at >= bindparam("since"))
+    .order_by(stories_t.c.first_seen_at, stories_t.c.id)
+    .limit(1)
+)
+# A story's band rows carry its first_seen_at (ingest, refingerprint), and its id says when it was stored.
+_NEWEST_SQLITE = text(
+    "SELECT q.band, q.key, (SELECT group_concat(story_id) FROM (SELECT s.story_id FROM story_bands AS s"
+    " WHERE s.band = q.band AND s.key = q.key AND s.story_id >= :start"
+    " ORDER BY s.story_id DESC LIMIT :per_key))"
+    " FROM (SELECT json_extract(value, '$[0]') AS band, json_extract(value, '$[1]') AS key"
+    " FROM json_each(:pairs)) AS q"
+)
+_NEWEST_PG = text(
+    "SELECT q.band, q.key, ARRAY(SELECT s.story_id FROM story_bands AS s"
+    " WHERE s.band = q.band AND s.key = q.key AND s.story_id >= :start"
+    " ORDER BY s.story_id DESC LIMIT :per_key)"
+    " FROM unnest(CAST(:bands AS integer[]), CAST(:keys AS bigint[])) AS q(band, key)"
+)
 _CLUSTER_OF = select(stories_t.c.id, stories_t.c.cluster_id).where(
     stories_t.c.id.in_(bindparam("ids", expanding=True)), stories_t.c.cluster_id.is_not(None)
 )

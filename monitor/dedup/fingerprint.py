@@ -523,6 +523,20 @@ class Fingerprinter:
             return contained >= high
         return contained >= TEMPLATE_COPY
 
+    def may_be_same(self, new: Fingerprint, first: Fingerprint, high: float | None = None) -> bool:
+        """A necessary condition of ``same_story(new, first, gap, high)`` whatever the gap, and
+        cheaper to check, for screening many candidates: False means ``same_story`` is False;
+        True means nothing. It holds while ``same_story`` needs both stories ``reliable``, the
+        content-word containment at ``min(low, high, TEMPLATE_COPY)`` or more, and
+        ``MIN_SHARED_PAIRS`` word pairs in common (a test checks it on the labelled sets)."""
+        high = self.high if high is None else high
+        if not (new.reliable and first.reliable) or not new.words or not first.words:
+            return False
+        a, b = new.word_set, first.word_set
+        if len(a & b) / min(len(a), len(b)) < min(self.low, high, TEMPLATE_COPY):
+            return False
+        return len(new.pair_set & first.pair_set) >= MIN_SHARED_PAIRS
+
     def containment(self, a: Fingerprint, b: Fingerprint) -> float:
         """Exact containment of the smaller content-word set in the other (0.0 when either is empty)."""
         if not a.words or not b.words:
