@@ -19,7 +19,6 @@ storing the same story race safely: exactly one of them goes on.
 from __future__ import annotations
 
 import heapq
-import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +26,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, text
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select
 
+from monitor.db.bands import PER_BAND_KEY, clusters_of, firsts, insert_bands, newest_sharing
 from monitor.db.schema import (
     Cluster,
     DeliveryRow,
@@ -181,14 +181,11 @@ def ingest(
             stories_t.update().where(stories_t.c.id == bindparam("sid")).values(cluster_id=bindparam("cid")),
             [{"sid": new_ids[u], "cid": clusters[u]} for u in order],
         )
-    bands = [
-        {"band": i, "key": k, "story_id": new_ids[u], "seen_at": now}
-        for u in order
-        if prints[u].shingle_count >= MIN_SHINGLES
-        for i, k in enumerate(prints[u].bands)
-    ]
-    if bands:
-        conn.execute(bands_t.insert(), bands)
+    insert_bands(
+        conn,
+        [(i, k, new_ids[u]) for u in order if prints[u].shingle_count >= MIN_SHINGLES for i, k in enumerate(prints[u].bands)],
+        now,
+    )
     result.new_stories = len(order)
     result.clustered = len(joined)
     waiting: set[int] = set()
@@ -262,8 +259,9 @@ def _claim(
     return set(claimed)
 
 
-MAX_CANDIDATES = 64  # stored stories confirmed per new story, those sharing the most bands first
-PER_BAND_KEY = MAX_CANDIDATES  # the newest stories read per band key (see newest_sharing)
+# Stored stories confirmed per new story, those sharing the most bands first; no more than the
+# stories newest_sharing reads per band key, so that cap leaves out no story that could rank here.
+MAX_CANDIDATES = PER_BAND_KEY
 DECODED_FIRSTS = 2048  # cluster-first fingerprints kept decoded between batches (by their stored bytes)
 
 Ranked = list[tuple[int, int]]
@@ -313,35 +311,6 @@ def _stored_candidates(
     return [_rank(_shared_bands(index, fp)) for fp in prints]
 
 
-def window_start(conn: Connection, since: datetime) -> int | None:
-    """The id of the first story first seen at or after ``since`` (None: none was). Ids grow as
-    stories are stored, so the stories of the window are those from this id on (up to a story
-    stored by another worker a moment apart, either side of the boundary)."""
-    return conn.execute(_WINDOW_START, {"since": since}).scalar()
-
-
-def newest_sharing(
-    conn: Connection, wanted: Sequence[tuple[int, int]], since: datetime
-) -> list[tuple[int, int, list[int]]]:
-    """For each ``(band, key)`` of ``wanted``: the ids of the at most ``PER_BAND_KEY`` newest
-    stories of the window with that band key, as ``(band, key, ids)`` (keys no story has are left
-    out). One statement, answered from the primary key (band, key, story_id) alone.
-
-    Capping each key loses no candidate that could rank among a story's MAX_CANDIDATES through
-    that key alone: the PER_BAND_KEY newer stories sharing it all rank above it. A band key of
-    two rows is shared by stories of one vocabulary far more often than by copies, so without
-    the cap a lookup reads ever more rows as the window fills."""
-    start = window_start(conn, since) if wanted else None
-    if start is None:
-        return []
-    params = {"start": start, "per_key": PER_BAND_KEY}
-    if conn.dialect.name == "postgresql":
-        rows = conn.execute(_NEWEST_PG, {**params, "bands": [b for b, _ in wanted], "keys": [k for _, k in wanted]})
-        return [(band, key, ids) for band, key, ids in rows if ids]
-    rows = conn.execute(_NEWEST_SQLITE, {**params, "pairs": json.dumps(wanted)})
-    return [(band, key, list(map(int, ids.split(",")))) for band, key, ids in rows if ids]
-
-
 @lru_cache(maxsize=DECODED_FIRSTS)
 def _decode(data: bytes) -> Fingerprint:
     """``Fingerprint.from_bytes``, remembered by the bytes (a pure function of them): a cluster's first
@@ -355,18 +324,14 @@ def _cluster_firsts(
     """Each candidate's cluster id, and each of those clusters' first story (the story whose id is
     the cluster's id) as its fingerprint and publication time. A first stored in an older
     fingerprint format, not yet re-fingerprinted, is left out: it is not comparable."""
-    cluster_of: dict[int, int] = {}
-    for chunk in _chunks(sorted(candidates), 500):
-        for r in conn.execute(_CLUSTER_OF, {"ids": list(chunk)}):
-            cluster_of[r.id] = r.cluster_id
-    firsts: dict[int, tuple[Fingerprint, datetime]] = {}
-    for chunk in _chunks(sorted(set(cluster_of.values())), 500):
-        for r in conn.execute(_FIRSTS, {"ids": list(chunk)}):
-            try:
-                firsts[r.id] = (_decode(r.fingerprint), r.published_at)
-            except ValueError:
-                continue
-    return cluster_of, firsts
+    cluster_of = clusters_of(conn, sorted(candidates))
+    found: dict[int, tuple[Fingerprint, datetime]] = {}
+    for sid, data, published_at in firsts(conn, sorted(set(cluster_of.values()))):
+        try:
+            found[sid] = (_decode(data), published_at)
+        except ValueError:
+            continue
+    return cluster_of, found
 
 
 def _with_batch(stored: Ranked, batch: Counter[int]) -> Ranked:
@@ -504,35 +469,6 @@ def band_lookup(bands: int) -> Select[Any]:
     return select(bands_t.c.band, bands_t.c.key, bands_t.c.story_id).where(
         or_(*terms), bands_t.c.seen_at >= bindparam("since")
     )
-
-
-_WINDOW_START = (
-    select(stories_t.c.id)
-    .where(stories_t.c.first_seen_at >= bindparam("since"))
-    .order_by(stories_t.c.first_seen_at, stories_t.c.id)
-    .limit(1)
-)
-# A story's band rows carry its first_seen_at (ingest, refingerprint), and its id says when it was stored.
-_NEWEST_SQLITE = text(
-    "SELECT q.band, q.key, (SELECT group_concat(story_id) FROM (SELECT s.story_id FROM story_bands AS s"
-    " WHERE s.band = q.band AND s.key = q.key AND s.story_id >= :start"
-    " ORDER BY s.story_id DESC LIMIT :per_key))"
-    " FROM (SELECT json_extract(value, '$[0]') AS band, json_extract(value, '$[1]') AS key"
-    " FROM json_each(:pairs)) AS q"
-)
-_NEWEST_PG = text(
-    "SELECT q.band, q.key, ARRAY(SELECT s.story_id FROM story_bands AS s"
-    " WHERE s.band = q.band AND s.key = q.key AND s.story_id >= :start"
-    " ORDER BY s.story_id DESC LIMIT :per_key)"
-    " FROM unnest(CAST(:bands AS integer[]), CAST(:keys AS bigint[])) AS q(band, key)"
-)
-_CLUSTER_OF = select(stories_t.c.id, stories_t.c.cluster_id).where(
-    stories_t.c.id.in_(bindparam("ids", expanding=True)), stories_t.c.cluster_id.is_not(None)
-)
-# A cluster's first story has the cluster's id.
-_FIRSTS = select(stories_t.c.id, stories_t.c.fingerprint, stories_t.c.published_at).where(
-    stories_t.c.id.in_(bindparam("ids", expanding=True)), stories_t.c.fingerprint.is_not(None)
-)
 
 
 def _followups(
