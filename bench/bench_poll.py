@@ -412,7 +412,8 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
         keys = npr.integers(0, 2**63 - 1, size=(stop - start, DEFAULT_BANDS), dtype=np.int64)
         sets = np.sort(npr.integers(0, 2**32 - 1, size=(stop - start, 50), dtype=np.uint32), axis=1)
         for k, sid in enumerate(range(start + 1, stop + 1)):
-            when = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
+            # ids grow with time, as in a real store (the window is looked up by id), a minute of jitter
+            when = now - timedelta(seconds=30 * 86400 * (total - sid) / total + rng.uniform(0, 60))
             title = " ".join(rng.choices(words, k=11))
             summary = " ".join(rng.choices(words, k=50))
             clusters.append((sid, when))

@@ -4,6 +4,7 @@ negatives, awkward text, and the labelled set in tests/testdata/neardup."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from itertools import combinations
@@ -257,6 +258,22 @@ def test_it_strips_datelines_and_footers_but_not_the_body(summary, kept):
     assert strip_boilerplate(summary) == kept
 
 
+def test_it_finds_every_footer_the_regex_finds_whatever_letters_spell_it():
+    # strip_boilerplate skips the footer regex when no footer word is in the lower-cased text:
+    # every character the regex's IGNORECASE takes for a letter of those words must still be found.
+    from monitor.dedup.fingerprint import _FOOTER, _FOOTER_WORDS
+
+    letters = sorted(set("".join(_FOOTER_WORDS)))
+    any_letter = re.compile(f"[{''.join(letters)}]", re.IGNORECASE).fullmatch
+    alike = [ch for ch in map(chr, range(0x110000)) if any_letter(ch)]
+    phrases = ["also read", "read more", "read also", "related", "see also", "liked this story", "читайте также", "смотрите также"]
+    for ch in alike:
+        for phrase in phrases:
+            for letter in {x for x in phrase if re.fullmatch(x, ch, re.IGNORECASE)}:
+                summary = f"Body text. {phrase.replace(letter, ch)}: more"
+                assert strip_boilerplate(summary) == _FOOTER.sub("", summary) == "Body text.", (ch, phrase)
+
+
 def test_it_flags_a_headline_alone_as_too_short_to_cluster_on(fp):
     a = fp.fingerprint("Russia says it coordinated Syrian airstrikes with US-led coalition", "")
     b = fp.fingerprint("Russia says it coordinated Syrian airstrikes with US-led coalition", "")
@@ -350,3 +367,31 @@ def test_it_reaches_the_target_precision_and_recall_on_the_labelled_set(fp):
 
 def test_it_uses_the_threshold_the_benchmark_chose():
     assert Fingerprinter().threshold == DEFAULT_THRESHOLD == 0.5
+
+
+def test_it_screens_candidates_without_refusing_any_pair_same_story_would_join(fp):
+    # may_be_same screens the candidates of a new story before same_story: it must never say
+    # False where same_story, at any gap and threshold, says True. The labelled pairs (tune and
+    # holdout), the synthetic copies' every pair in one group and a sample of the others.
+    import random
+
+    texts = [(s["title"], s["summary"], s["group"]) for s in load_set()]
+    for path in sorted((ROOT / "tests" / "testdata" / "neardup_real").glob("*.jsonl")):  # the top folder only
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                pair = json.loads(line)
+                texts += [(pair["a"]["title"], pair["a"]["summary"], pair["id"]), (pair["b"]["title"], pair["b"]["summary"], pair["id"])]
+    prints = [(fp.fingerprint(t, s), group) for t, s, group in texts]
+    rng = random.Random(7)
+    pairs = [(a, b) for (a, ga), (b, gb) in combinations(prints, 2) if ga == gb]
+    pairs += [(rng.choice(prints)[0], rng.choice(prints)[0]) for _ in range(3000)]
+    joined = 0
+    for a, b in pairs:
+        for new, first in ((a, b), (b, a)):
+            for high in (None, 0.3, 1.0):
+                screened = fp.may_be_same(new, first, high)
+                for gap in (None, 0.0, 2.0, 10.0, 30.0):
+                    same = fp.same_story(new, first, gap, high)
+                    joined += same
+                    assert screened or not same, (gap, high)
+    assert joined > 500  # the check saw pairs that join

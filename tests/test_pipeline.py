@@ -346,6 +346,54 @@ def test_a_story_joins_its_clusters_first_story_never_a_chain_of_members(engine,
     assert clusters["https://n.example/c"] != clusters["https://n.example/a"]
 
 
+def test_a_copy_joins_a_story_stored_within_the_window_not_one_stored_before_it(engine, clock):
+    frost = ("Weather service warns of early frost", "Farmers across the northern plains were told to cover their crops "
+             "tonight as temperatures fall well below freezing for the first time this season, the weather service said.")
+    texts = {"a": ("Russia says it coordinated Syria strikes with US", SEED_BODY)}
+    texts["b"] = texts["a"]
+    texts["x"] = texts["y"] = frost
+
+    def story(key: str, when) -> Story:
+        return Story(key, *texts[key], f"https://n.example/{key}", when, "A")
+
+    start = clock.now()
+    with engine.begin() as conn:
+        sync_feeds(conn, [FeedConfig("A", "http://a/", 600)], start)
+        feed_id = conn.execute(select(Feed.id)).scalar_one()
+
+        def store(key: str, now) -> int:  # published at the start, stored ``now``
+            ingest(conn, feed_id=feed_id, now=now, fingerprinter=Fingerprinter(), matcher=None,
+                   router=lambda r: [], options=IngestOptions(window=72 * 3600.0), stories=[story(key, start)])
+            return conn.execute(select(StoryRow.cluster_id).where(StoryRow.url == f"https://n.example/{key}")).scalar_one()
+
+        a, x = store("a", start), store("x", start)
+        assert store("b", start + timedelta(hours=71)) == a
+        assert store("y", start + timedelta(hours=73)) != x  # x was stored before the window: not a candidate
+
+
+def test_the_band_lookup_reads_the_newest_stories_of_a_band_key_and_keys_up_to_a_bigint(engine, clock):
+    from monitor.db.ingest import PER_BAND_KEY, newest_sharing
+    from monitor.db.schema import StoryBand
+
+    bands = StoryBand.__table__
+    top = 2**63 - 1
+    with engine.begin() as conn:
+        sync_feeds(conn, [FeedConfig("A", "http://a/", 600)], clock.now())
+        feed_id = conn.execute(select(Feed.id)).scalar_one()
+        stories = [Story(f"s{k}", f"Story number {k}", f"Words of story {k}.", f"https://n.example/{k}", clock.now(), "A")
+                   for k in range(PER_BAND_KEY + 6)]
+        ingest(conn, feed_id=feed_id, now=clock.now(), fingerprinter=Fingerprinter(), matcher=None,
+               router=lambda r: [], options=IngestOptions(), stories=stories)
+        ids = sorted(conn.execute(select(StoryRow.id)).scalars())
+        conn.execute(bands.insert(), [{"band": 3, "key": top, "story_id": i, "seen_at": clock.now()} for i in ids])
+        conn.execute(bands.insert(), [{"band": 5, "key": 7, "story_id": ids[0], "seen_at": clock.now()}])
+        found = newest_sharing(conn, [(3, top), (5, 7), (5, 8)], clock.now() - timedelta(hours=1))
+        assert [(band, key, sorted(got)) for band, key, got in sorted(found)] == [
+            (3, top, ids[-PER_BAND_KEY:]), (5, 7, [ids[0]])
+        ]
+        assert newest_sharing(conn, [(3, top)], clock.now() + timedelta(hours=1)) == []  # nothing stored since
+
+
 def test_refingerprint_rewrites_old_fingerprints_and_their_bands_so_copies_join_again(engine, clock):
     from monitor.db import refingerprint, stale_count
     from monitor.db.schema import StoryBand

@@ -19,7 +19,8 @@ storing the same story race safely: exactly one of them goes on.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select
 
+from monitor.db.bands import PER_BAND_KEY, clusters_of, firsts, insert_bands, newest_sharing
 from monitor.db.schema import (
     Cluster,
     DeliveryRow,
@@ -179,14 +181,11 @@ def ingest(
             stories_t.update().where(stories_t.c.id == bindparam("sid")).values(cluster_id=bindparam("cid")),
             [{"sid": new_ids[u], "cid": clusters[u]} for u in order],
         )
-    bands = [
-        {"band": i, "key": k, "story_id": new_ids[u], "seen_at": now}
-        for u in order
-        if prints[u].shingle_count >= MIN_SHINGLES
-        for i, k in enumerate(prints[u].bands)
-    ]
-    if bands:
-        conn.execute(bands_t.insert(), bands)
+    insert_bands(
+        conn,
+        [(i, k, new_ids[u]) for u in order if prints[u].shingle_count >= MIN_SHINGLES for i, k in enumerate(prints[u].bands)],
+        now,
+    )
     result.new_stories = len(order)
     result.clustered = len(joined)
     waiting: set[int] = set()
@@ -260,18 +259,92 @@ def _claim(
     return set(claimed)
 
 
-MAX_CANDIDATES = 64  # stored stories confirmed per new story, those sharing the most bands first
+# Stored stories confirmed per new story, those sharing the most bands first; no more than the
+# stories newest_sharing reads per band key, so that cap leaves out no story that could rank here.
+MAX_CANDIDATES = PER_BAND_KEY
+DECODED_FIRSTS = 2048  # cluster-first fingerprints kept decoded between batches (by their stored bytes)
+
+Ranked = list[tuple[int, int]]
+"""Candidates of one story as ``(bands shared, story id)``, most bands first, then the newest (highest id)."""
 
 
-def _best_candidates(counts: dict[int, int]) -> list[int]:
-    """Candidate ids sharing the most LSH bands with a story (a near-copy shares more), at most MAX_CANDIDATES."""
-    if len(counts) <= MAX_CANDIDATES:
-        return list(counts)
-    return heapq.nsmallest(MAX_CANDIDATES, counts, key=lambda sid: (-counts[sid], -sid))
+def _rank(counts: Mapping[int, int]) -> Ranked:
+    """The at most MAX_CANDIDATES candidates sharing the most LSH bands with a story (a near-copy shares
+    more), ties to the newest; ``counts`` maps a candidate id to the bands it shares."""
+    pairs = [(shared, sid) for sid, shared in counts.items()]
+    if len(pairs) <= MAX_CANDIDATES:
+        pairs.sort(reverse=True)
+        return pairs
+    return heapq.nlargest(MAX_CANDIDATES, pairs)
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+BandIndex = list[dict[int, list[int]]]
+"""Story ids by band number, then by band key."""
+
+
+def _shared_bands(index: BandIndex, fp: Fingerprint) -> Counter[int]:
+    """How many bands each story of ``index`` shares with ``fp`` (stories sharing none are absent)."""
+    counts: Counter[int] = Counter()
+    for ids in map(dict.get, index, fp.bands):
+        if ids:
+            counts.update(ids)
+    return counts
+
+
+def _stored_candidates(
+    conn: Connection, prints: Sequence[Fingerprint], since: datetime
+) -> list[Ranked]:
+    """For each of ``prints`` (reliable, with ``bands``), its best candidates among the stored
+    stories of the window (one indexed lookup for the whole batch, ``newest_sharing``), ranked by
+    ``_rank``."""
+    if not prints:
+        return []
+    count = len(prints[0].bands)
+    wanted = sorted({(b, key) for fp in prints for b, key in enumerate(fp.bands)})
+    index: BandIndex = [{} for _ in range(count)]
+    for band, key, ids in newest_sharing(conn, wanted, since):
+        index[band][key] = ids
+    return [_rank(_shared_bands(index, fp)) for fp in prints]
+
+
+@lru_cache(maxsize=DECODED_FIRSTS)
+def _decode(data: bytes) -> Fingerprint:
+    """``Fingerprint.from_bytes``, remembered by the bytes (a pure function of them): a cluster's first
+    story is compared again and again as its cluster grows."""
+    return Fingerprint.from_bytes(data)
+
+
+def _cluster_firsts(
+    conn: Connection, candidates: set[int]
+) -> tuple[dict[int, int], dict[int, tuple[Fingerprint, datetime]]]:
+    """Each candidate's cluster id, and each of those clusters' first story (the story whose id is
+    the cluster's id) as its fingerprint and publication time. A first stored in an older
+    fingerprint format, not yet re-fingerprinted, is left out: it is not comparable."""
+    cluster_of = clusters_of(conn, sorted(candidates))
+    found: dict[int, tuple[Fingerprint, datetime]] = {}
+    for sid, data, published_at in firsts(conn, sorted(set(cluster_of.values()))):
+        try:
+            found[sid] = (_decode(data), published_at)
+        except ValueError:
+            continue
+    return cluster_of, found
+
+
+def _with_batch(stored: Ranked, batch: Counter[int]) -> Ranked:
+    """``stored`` candidates and the batch's earlier stories (id -> bands shared), ranked together.
+
+    Exact: a stored story left out of ``stored`` is outranked by MAX_CANDIDATES stored ones."""
+    if not batch:
+        return stored
+    merged = stored + [(shared, sid) for sid, shared in batch.items()]
+    if len(merged) <= MAX_CANDIDATES:
+        merged.sort(reverse=True)
+        return merged
+    return heapq.nlargest(MAX_CANDIDATES, merged)
 
 
 def _assign_clusters(
@@ -287,57 +360,40 @@ def _assign_clusters(
     """Each new story's cluster id (its own id when it starts one) and the set that joined one.
 
     Candidates are the stored stories of the window sharing a band key (one
-    indexed lookup for the whole batch) and the batch's own earlier stories.
-    A candidate stands for its cluster: the new story is compared with the
-    cluster's first story (whose id is the cluster's id), never with the
-    member it happened to resemble, so clusters cannot grow along a chain of
-    resemblances. ``Fingerprinter.same_story`` decides on the exact sets.
+    indexed lookup for the whole batch) and the batch's own earlier stories,
+    at most MAX_CANDIDATES of them, those sharing the most bands first (then
+    the newest). A candidate stands for its cluster: the new story is compared
+    with the cluster's first story (whose id is the cluster's id), never with
+    the member it happened to resemble, so clusters cannot grow along a chain
+    of resemblances. ``Fingerprinter.same_story`` decides on the exact sets;
+    of the clusters it accepts, the highest containment wins, ties to the one
+    whose candidate ranked first.
     """
     reliable = [u for u in order if prints[u].shingle_count >= MIN_SHINGLES]
-    by_band: dict[tuple[int, int], set[int]] = {}
-    if reliable:
-        count = len(prints[reliable[0]].bands)
-        keys: dict[str, Any] = {f"k{b}": sorted({prints[u].bands[b] for u in reliable}) for b in range(count)}
-        keys["since"] = now - timedelta(seconds=options.window)
-        for band, key, story_id in conn.execute(band_lookup(count), keys).all():
-            by_band.setdefault((band, key), set()).add(story_id)
-    band_sets = {u: set(enumerate(prints[u].bands)) for u in reliable}
-    shared: dict[str, dict[int, int]] = {}  # story → candidate id → bands in common
-    for u in reliable:
-        counts = shared[u] = {}
-        for band in band_sets[u]:
-            for sid in by_band.get(band, ()):
-                counts[sid] = counts.get(sid, 0) + 1
-    wanted = sorted({sid for u in reliable for sid in _best_candidates(shared[u])})
-    cluster_of: dict[int, int] = {}  # candidate id → its cluster id
-    for chunk in _chunks(wanted, 500):
-        for r in conn.execute(_CLUSTER_OF, {"ids": list(chunk)}):
-            cluster_of[r.id] = r.cluster_id
-    firsts: dict[int, tuple[Fingerprint, datetime]] = {}  # cluster id → its first story's fingerprint, time
-    for chunk in _chunks(sorted(set(cluster_of.values())), 500):
-        for r in conn.execute(_FIRSTS, {"ids": list(chunk)}):
-            try:
-                firsts[r.id] = (Fingerprint.from_bytes(r.fingerprint), r.published_at)
-            except ValueError:
-                continue  # of an older format, not yet re-fingerprinted: not comparable
+    since = now - timedelta(seconds=options.window)
+    stored = dict(zip(reliable, _stored_candidates(conn, [prints[u] for u in reliable], since)))
+    cluster_of, firsts = _cluster_firsts(conn, {sid for ranked in stored.values() for _, sid in ranked})
+    batch: BandIndex = [{} for _ in range(len(prints[reliable[0]].bands))] if reliable else []
     clusters: dict[str, int] = {}
     joined: set[str] = set()
-    for position, u in enumerate(order):
+    for u in order:
         fp = prints[u]
         own = new_ids[u]
         clusters[u] = own
-        if u not in band_sets:  # too little text to cluster on
+        if u not in stored:  # too little text to cluster on
             continue
         best: tuple[float, int] | None = None
-        # shared[u] now also holds this batch's earlier stories (added below as they are decided)
-        for cid in dict.fromkeys(cluster_of[sid] for sid in _best_candidates(shared[u]) if sid in cluster_of):
+        candidates = _with_batch(stored[u], _shared_bands(batch, fp))
+        for cid in dict.fromkeys(cluster_of[sid] for _, sid in candidates if sid in cluster_of):
             first = firsts.get(cid)
             if first is None:
                 continue
             gap = (published[u] - first[1]).total_seconds() / 3600.0
             if abs(gap) * 3600.0 > options.window:
                 continue  # the cluster's first story is older than the window: a member does not carry it on
-            if fingerprinter.same_story(fp, first[0], gap, options.threshold):
+            if fingerprinter.may_be_same(fp, first[0], options.threshold) and fingerprinter.same_story(
+                fp, first[0], gap, options.threshold
+            ):
                 score = fingerprinter.containment(fp, first[0])
                 if best is None or score > best[0]:
                     best = (score, cid)
@@ -347,10 +403,8 @@ def _assign_clusters(
         else:
             firsts[own] = (fp, published[u])  # later stories of this batch may join the cluster it starts
         cluster_of[own] = clusters[u]
-        for later in order[position + 1 :]:
-            common = len(band_sets[later] & band_sets[u]) if later in band_sets else 0
-            if common:
-                shared[later][own] = common
+        for ids, key in zip(batch, fp.bands):  # later stories of this batch find this one by its bands
+            ids.setdefault(key, []).append(own)
     return clusters, joined
 
 
@@ -415,15 +469,6 @@ def band_lookup(bands: int) -> Select[Any]:
     return select(bands_t.c.band, bands_t.c.key, bands_t.c.story_id).where(
         or_(*terms), bands_t.c.seen_at >= bindparam("since")
     )
-
-
-_CLUSTER_OF = select(stories_t.c.id, stories_t.c.cluster_id).where(
-    stories_t.c.id.in_(bindparam("ids", expanding=True)), stories_t.c.cluster_id.is_not(None)
-)
-# A cluster's first story has the cluster's id.
-_FIRSTS = select(stories_t.c.id, stories_t.c.fingerprint, stories_t.c.published_at).where(
-    stories_t.c.id.in_(bindparam("ids", expanding=True)), stories_t.c.fingerprint.is_not(None)
-)
 
 
 def _followups(

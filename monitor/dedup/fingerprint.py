@@ -36,11 +36,11 @@ import hashlib
 import re
 import struct
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.text import tokens, unspaced, words
+from monitor.text import WORD, tokens, unspaced, words
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -139,7 +139,14 @@ _FOOTER = re.compile(
     r"читайте\s+также|смотрите\s+также)\s*[:?!-].*\Z",
     re.IGNORECASE | re.DOTALL,
 )
+# Every _FOOTER match holds one of these words, lower-cased, unless the text has a character that
+# the regex's IGNORECASE takes for one of their letters while str.lower() does not give that letter
+# (re's extra cases: dotless i, long s, Cyrillic small letters narrow o, wide es, tall te; and
+# İ, whose lower() is two characters). Searching for them first skips the slow regex on most texts.
+_FOOTER_WORDS = ("also", "read", "related", "liked", "читайте", "смотрите")
+_FOOTER_CASE_EXTRAS = "İıſᲂᲃᲄᲅ"
 _APOSTROPHES = re.compile(r"[’'ʼ`´]")
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 STOPWORDS: frozenset[str] = frozenset(
     # English function words and newsroom verbs of attribution, then Russian
@@ -156,11 +163,14 @@ STOPWORDS: frozenset[str] = frozenset(
 class Fingerprint:
     """A story's MinHash signature, its LSH band keys, and the exact sets the decision is made on.
 
-    ``signature`` holds ``num_perm`` unsigned 32-bit values. ``bands`` holds one
-    key per band, each in ``0 .. 2**63 - 1`` so it fits a PostgreSQL BIGINT; it
-    is empty when the text had no words at all (such a story must never be a
-    candidate for anything). ``shingle_count`` is the number of distinct
-    shingles; below ``MIN_SHINGLES`` the fingerprint is not ``reliable``.
+    ``signature`` holds ``num_perm`` unsigned 32-bit values. ``band_count`` is
+    the number of LSH bands (0 when the text had no words at all: such a story
+    must never be a candidate for anything). ``bands`` holds one key per band,
+    each in ``0 .. 2**63 - 1`` so it fits a PostgreSQL BIGINT; it is derived
+    from the signature on first use and kept (a fingerprint read back only to
+    be compared never pays for it). ``shingle_count`` is the number of
+    distinct shingles; below ``MIN_SHINGLES`` the fingerprint is not
+    ``reliable``.
 
     ``words``, ``title`` and ``numbers``, ``all_numbers`` are sorted tuples of
     distinct 32-bit hashes: of the content words of title and summary, of the
@@ -168,11 +178,14 @@ class Fingerprint:
     digit: ``3``, ``12``, ``2024``, ``v2``) in the title and in the whole text,
     and ``pairs`` of the pairs of consecutive content words (title and summary
     apart): what two texts written from one copy share and two texts that
-    merely use one vocabulary do not.
+    merely use one vocabulary do not. Each has a frozenset twin made once at
+    construction (``word_set``, ``title_set``, ``number_set``,
+    ``all_number_set``, ``pair_set``, ``edge_set``, ``lead_set``), which the
+    comparisons use; they take no part in equality.
     """
 
     signature: tuple[int, ...]
-    bands: tuple[int, ...]
+    band_count: int
     shingle_count: int
     shingle_size: int = DEFAULT_SHINGLE_SIZE
     seed: int = 1
@@ -183,6 +196,31 @@ class Fingerprint:
     pairs: tuple[int, ...] = ()
     edges: tuple[int, ...] = ()
     lead: tuple[int, ...] = ()
+    word_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    title_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    number_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    all_number_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    pair_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    edge_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    lead_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    _bands: tuple[int, ...] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name, value in (
+            ("word_set", self.words), ("title_set", self.title), ("number_set", self.numbers),
+            ("all_number_set", self.all_numbers), ("pair_set", self.pairs), ("edge_set", self.edges),
+            ("lead_set", self.lead),
+        ):
+            object.__setattr__(self, name, frozenset(value))
+
+    @property
+    def bands(self) -> tuple[int, ...]:
+        """One LSH key per band (``band_count`` of them; empty for a text with no words), computed once."""
+        keys = self._bands
+        if keys is None:
+            keys = _band_keys(np.asarray(self.signature, dtype=np.uint32), self.band_count) if self.band_count else ()
+            object.__setattr__(self, "_bands", keys)
+        return keys
 
     @property
     def reliable(self) -> bool:
@@ -193,12 +231,12 @@ class Fingerprint:
         """Serialize for storage: a 12-byte header, the signature as
         little-endian uint32 values, the seven set lengths (uint16) and the
         sets' hashes (uint32). The layout is stable; ``from_bytes`` reads it
-        back, recomputing the band keys from the signature."""
+        back (the band keys are not stored: they follow from the signature)."""
         sets = (self.words, self.title, self.numbers, self.all_numbers, self.pairs, self.edges, self.lead)
         header = _HEADER.pack(
             _FORMAT_VERSION,
             len(self.signature),
-            len(self.bands),
+            self.band_count,
             self.shingle_size,
             self.shingle_count,
             self.seed & 0xFF,
@@ -213,7 +251,8 @@ class Fingerprint:
         """Read what ``to_bytes`` wrote, in this format or format 2 (which
         had no ``edges`` nor ``lead``: such a fingerprint compares as a title
         with spaces and no subject until ``monitor db refingerprint``
-        rewrites it). Raises
+        rewrites it). The band keys are recomputed from the signature only
+        when ``bands`` is first read. Raises
         ``ValueError`` ("fingerprint: ...") when the bytes are truncated or of
         an unknown version (a fingerprint of format 1, stored before the sets
         were kept, needs ``monitor db refingerprint``)."""
@@ -234,28 +273,15 @@ class Fingerprint:
             raise ValueError(
                 f"fingerprint: expected {at + counts.size + 4 * sum(lengths)} bytes, got {len(data)}"
             )
-        values = np.frombuffer(data, dtype="<u4", count=num_perm, offset=size)
+        values = np.frombuffer(data, dtype="<u4", count=num_perm, offset=size).tolist()
         hashes = np.frombuffer(data, dtype="<u4", offset=at + counts.size).tolist()
         sets: list[tuple[int, ...]] = []
         start = 0
         for n in lengths:
             sets.append(tuple(hashes[start : start + n]))
             start += n
-        band_keys = _band_keys(values, bands) if bands else ()
-        return cls(
-            signature=tuple(int(v) for v in values),
-            bands=band_keys,
-            shingle_count=shingle_count,
-            shingle_size=shingle_size,
-            seed=seed,
-            words=sets[0],
-            title=sets[1],
-            numbers=sets[2],
-            all_numbers=sets[3],
-            pairs=sets[4],
-            edges=sets[5] if len(sets) > 5 else (),
-            lead=sets[6] if len(sets) > 6 else (),
-        )
+        sets += [()] * (7 - len(sets))  # format 2: no edges, no lead
+        return cls(tuple(values), bands, shingle_count, shingle_size, seed, *sets)
 
 
 def normalize_words(text: str) -> list[str]:
@@ -269,9 +295,14 @@ def normalize_words(text: str) -> list[str]:
 def identifiers(text: str) -> set[str]:
     """The numbers and identifiers of ``text``: its tokens holding a digit,
     folded, every digit written as ASCII (``২০২৪`` -> ``2024``)."""
+    text = unicodedata.normalize("NFKC", text)
+    if text.isascii():  # digits are 0-9 and folding is lower-casing
+        if _ASCII_DIGIT.search(text) is None:
+            return set()
+        return {raw.lower() for raw in WORD.findall(text) if _ASCII_DIGIT.search(raw)}
     found: set[str] = set()
-    for raw, _, _ in tokens(unicodedata.normalize("NFKC", text)):
-        if any(ch.isdigit() for ch in raw):
+    for raw, _, _ in tokens(text):
+        if not raw.isalpha() and any(map(str.isdigit, raw)):  # a letter is never a digit
             found.add("".join(str(unicodedata.digit(ch, 0)) if ch.isdigit() else ch for ch in raw.casefold()))
     return found
 
@@ -288,7 +319,7 @@ def title_edges(title: str) -> set[str]:
     return {"<" + letters[:TITLE_EDGE], letters[-TITLE_EDGE:] + ">"}
 
 
-def _figures_disagree(a: set[int], b: set[int]) -> bool:
+def _figures_disagree(a: frozenset[int], b: frozenset[int]) -> bool:
     """Whether two stories' figures (hashed numbers and identifiers) are of
     two reports: each has one the other lacks, and those not shared
     outnumber ``FIGURES_APART`` times those shared."""
@@ -305,14 +336,24 @@ def _pairs(words: list[str]) -> set[str]:
     return {f"{a} {b}" for a, b in zip(words, words[1:])}
 
 
-def _hash32_set(items: set[str]) -> tuple[int, ...]:
-    return tuple(sorted({_hash64(x) >> 32 for x in items}))
+def _hash32_set(items: set[str], hashes: dict[str, int]) -> tuple[int, ...]:
+    """The sorted distinct top 32 bits of the ``_hash64`` of ``items``, read from ``hashes`` (which holds them all)."""
+    return tuple(sorted({hashes[x] >> 32 for x in items}))
+
+
+def _hashes(*sets: set[str]) -> dict[str, int]:
+    """``_hash64`` of every distinct string of ``sets``, each hashed once."""
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    return {x: from_bytes(blake2b(x.encode("utf-8"), digest_size=8).digest(), "little") for x in set().union(*sets)}
 
 
 def strip_boilerplate(summary: str) -> str:
     """Remove a leading dateline ("MOSCOW (Reuters) -") and a trailing
     "Also read: ..." style footer; the body in between is returned untouched."""
     summary = _DATELINE.sub("", summary, count=1)
+    low = summary.lower()
+    if not any(w in low for w in _FOOTER_WORDS) and not any(ch in summary for ch in _FOOTER_CASE_EXTRAS):
+        return summary  # no footer can match (see _FOOTER_WORDS)
     return _FOOTER.sub("", summary)
 
 
@@ -419,21 +460,26 @@ class Fingerprinter:
         summary_words = content_words(summary)
         shingle_set = shingles(title_words, self.shingle_size) | shingles(summary_words, self.shingle_size)
         word_pairs = _pairs(title_words) | _pairs(summary_words)
-        signature = self._signature(shingle_set)
+        title_set = set(title_words)
         title_numbers = identifiers(title)
+        all_numbers = title_numbers | identifiers(summary)
+        edges = title_edges(title)
+        lead = _lead(title_words, summary_words)  # a subset of title_set
+        hashes = _hashes(shingle_set, title_set, all_numbers, word_pairs, edges)
+        signature = self._signature([hashes[x] for x in shingle_set])
         return Fingerprint(
             signature=tuple(signature.tolist()),
-            bands=_band_keys(signature, self.band_count) if shingle_set else (),
+            band_count=self.band_count if shingle_set else 0,
             shingle_count=len(shingle_set),
             shingle_size=self.shingle_size,
             seed=self.seed,
-            words=_hash32_set(shingle_set),
-            title=_hash32_set(set(title_words)),
-            numbers=_hash32_set(title_numbers),
-            all_numbers=_hash32_set(title_numbers | identifiers(summary)),
-            pairs=_hash32_set(word_pairs),
-            edges=_hash32_set(title_edges(title)),
-            lead=_hash32_set(_lead(title_words, summary_words)),
+            words=_hash32_set(shingle_set, hashes),
+            title=_hash32_set(title_set, hashes),
+            numbers=_hash32_set(title_numbers, hashes),
+            all_numbers=_hash32_set(all_numbers, hashes),
+            pairs=_hash32_set(word_pairs, hashes),
+            edges=_hash32_set(edges, hashes),
+            lead=_hash32_set(lead, hashes),
         )
 
     def same_story(
@@ -474,19 +520,19 @@ class Fingerprinter:
         high = self.high if high is None else high
         if not (new.reliable and first.reliable) or not new.words or not first.words:
             return False
-        new_figures, first_figures = set(new.all_numbers), set(first.all_numbers)
-        if not set(new.numbers) <= first_figures and not set(first.numbers) <= new_figures:
+        new_figures, first_figures = new.all_number_set, first.all_number_set
+        if not new.number_set <= first_figures and not first.number_set <= new_figures:
             return False
-        a, b = set(new.words), set(first.words)
+        a, b = new.word_set, first.word_set
         common = len(a & b)
         contained = common / min(len(a), len(b))
-        ta, tb = set(new.title), set(first.title)
+        ta, tb = new.title_set, first.title_set
         if contained < TEMPLATE_COPY and _figures_disagree(new_figures, first_figures):
             return False
         if ta and tb:
             title_jaccard = len(ta & tb) / len(ta | tb)
-            one_template = title_jaccard >= TEMPLATE_TITLE or not set(new.edges).isdisjoint(first.edges)
-            own_new, own_first = set(new.lead) - b, set(first.lead) - a
+            one_template = title_jaccard >= TEMPLATE_TITLE or not new.edge_set.isdisjoint(first.edge_set)
+            own_new, own_first = new.lead_set - b, first.lead_set - a
             if contained < TEMPLATE_COPY:
                 if one_template and (ta - b) and (tb - a):
                     return False
@@ -494,7 +540,7 @@ class Fingerprinter:
                     return False
             elif one_template and own_new and own_first:
                 return False  # one notice, another airport: the swapped name is each body's subject too
-        shared_pairs = len(set(new.pairs) & set(first.pairs))
+        shared_pairs = len(new.pair_set & first.pair_set)
         if shared_pairs < MIN_SHARED_PAIRS:
             return False
         if gap_hours is None:
@@ -506,11 +552,25 @@ class Fingerprinter:
             return contained >= high
         return contained >= TEMPLATE_COPY
 
+    def may_be_same(self, new: Fingerprint, first: Fingerprint, high: float | None = None) -> bool:
+        """A necessary condition of ``same_story(new, first, gap, high)`` whatever the gap, and
+        cheaper to check, for screening many candidates: False means ``same_story`` is False;
+        True means nothing. It holds while ``same_story`` needs both stories ``reliable``, the
+        content-word containment at ``min(low, high, TEMPLATE_COPY)`` or more, and
+        ``MIN_SHARED_PAIRS`` word pairs in common (a test checks it on the labelled sets)."""
+        high = self.high if high is None else high
+        if not (new.reliable and first.reliable) or not new.words or not first.words:
+            return False
+        a, b = new.word_set, first.word_set
+        if len(a & b) / min(len(a), len(b)) < min(self.low, high, TEMPLATE_COPY):
+            return False
+        return len(new.pair_set & first.pair_set) >= MIN_SHARED_PAIRS
+
     def containment(self, a: Fingerprint, b: Fingerprint) -> float:
         """Exact containment of the smaller content-word set in the other (0.0 when either is empty)."""
         if not a.words or not b.words:
             return 0.0
-        return len(set(a.words) & set(b.words)) / min(len(a.words), len(b.words))
+        return len(a.word_set & b.word_set) / min(len(a.words), len(b.words))
 
     def similarity(self, a: Fingerprint, b: Fingerprint) -> float:
         """Estimated Jaccard similarity of the two shingle sets: the share of
@@ -528,10 +588,11 @@ class Fingerprinter:
         """``same_story`` with the time between the two unknown."""
         return self.same_story(a, b, None)
 
-    def _signature(self, shingle_set: set[str]) -> np.ndarray:
-        if not shingle_set:
+    def _signature(self, shingle_hashes: list[int]) -> np.ndarray:
+        """The MinHash signature of the shingles whose ``_hash64`` values are ``shingle_hashes`` (distinct)."""
+        if not shingle_hashes:
             return np.full(self.num_perm, _EMPTY_SLOT, dtype=np.uint32)
-        hashes = np.fromiter((_hash64(s) for s in shingle_set), dtype=np.uint64, count=len(shingle_set))
+        hashes = np.array(shingle_hashes, dtype=np.uint64)
         # One hash function per permutation: h_i(x) = fmix64(x XOR salt_i); the
         # minimum over the shingles is kept, and its top 32 bits stored.
         mixed = _fmix64(hashes[:, None] ^ self._salts[None, :])
