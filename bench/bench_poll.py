@@ -239,7 +239,8 @@ def child_cold(args: argparse.Namespace) -> dict[str, Any]:
     if args.profile:
         prof = cProfile.Profile()
         summary, wall, cpu = measured(lambda: prof.runcall(asyncio.run, one_pass(app, inline=True)))
-        return {"profile": stage_profile(prof, wall), "wall": wall, "cpu": cpu, "stories": summary.new_stories}
+        return {"profile": stage_profile(prof, wall), "wall": wall, "cpu": cpu, "stories": summary.new_stories,
+                "top": top_functions(prof)}
     summary, wall, cpu = measured(lambda: asyncio.run(one_pass(app)))
     after = counts(app)
     out = {
@@ -301,10 +302,15 @@ def child_steady_profile(args: argparse.Namespace) -> dict[str, Any]:
     asyncio.run(one_pass(app))
     prof = cProfile.Profile()
     summary, wall, cpu = measured(lambda: prof.runcall(asyncio.run, one_pass(app, inline=True)))
-    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    top = sorted(stats.items(), key=lambda kv: -kv[1][2])[:12]
     return {"profile": stage_profile(prof, wall), "wall": wall, "cpu": cpu, "not_modified": summary.count("not_modified"),
-            "top": [(f"{Path(f).name}:{line}({fn})", v[2]) for (f, line, fn), v in top]}
+            "top": top_functions(prof)}
+
+
+def top_functions(prof: cProfile.Profile, n: int = 12) -> list[tuple[str, float]]:
+    """The ``n`` functions with the most time of their own (cProfile tottime), as (file:line(name), seconds)."""
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    top = sorted(stats.items(), key=lambda kv: -kv[1][2])[:n]
+    return [(f"{Path(f).name}:{line}({fn})", v[2]) for (f, line, fn), v in top]
 
 
 def child_naive(args: argparse.Namespace) -> dict[str, Any]:
@@ -648,6 +654,8 @@ def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: 
         out.append(table(f"Where the time goes: cProfile of one cold pass, {n:,} feeds, SQLite, all stages in one thread "
                          f"({r['stories']:,} stories, {r['wall']:.1f} s wall under the profiler)",
                          ["stage", "cumulative s", "%"], [[k, v, 100 * v / total] for k, v in r["profile"]]))
+        out.append(table("The same cold pass: the functions with the most time of their own (cProfile tottime)",
+                         ["function", "own s", "%"], [[k, v, 100 * v / total] for k, v in r["top"]]))
         steady_n = min(big, 2_000)  # enough feeds for the per-feed costs to outweigh the per-batch ones
         print(f"profile: all-304 steady pass, {steady_n:,} feeds on sqlite…", file=sys.stderr)
         r, total = profiled("steady_profile", steady_n)

@@ -471,6 +471,20 @@ def band_lookup(bands: int) -> Select[Any]:
     )
 
 
+_LIVE_ALERTS = select(deliveries_t.c.id).where(
+    deliveries_t.c.cluster_id == bindparam("cluster_id"), deliveries_t.c.status.in_(("pending", "sending", "sent"))
+)
+_OTHER_FROM_FEED = (
+    select(func.count())
+    .select_from(sightings_t.join(stories_t, stories_t.c.id == sightings_t.c.story_id))
+    .where(
+        stories_t.c.cluster_id == bindparam("cluster_id"),
+        sightings_t.c.feed_id == bindparam("feed_id"),
+        sightings_t.c.id != bindparam("sighting_id"),
+    )
+)
+
+
 def _followups(
     conn: Connection,
     cluster_id: int,
@@ -481,18 +495,11 @@ def _followups(
     result: IngestResult,
 ) -> None:
     """Queue a follow-up on each live alert of ``cluster_id``, once per new outlet."""
-    other_from_feed = conn.execute(
-        select(func.count())
-        .select_from(sightings_t.join(stories_t, stories_t.c.id == sightings_t.c.story_id))
-        .where(stories_t.c.cluster_id == cluster_id, sightings_t.c.feed_id == feed_id, sightings_t.c.id != sighting_id)
-    ).scalar_one()
-    if other_from_feed:
+    alerts = conn.execute(_LIVE_ALERTS, {"cluster_id": cluster_id}).all()
+    if not alerts:
+        return  # most clusters never alerted: nothing to follow up, whichever outlet this is
+    if conn.execute(_OTHER_FROM_FEED, {"cluster_id": cluster_id, "feed_id": feed_id, "sighting_id": sighting_id}).scalar_one():
         return  # this outlet is already known to carry the story
-    alerts = conn.execute(
-        select(deliveries_t.c.id).where(
-            and_(deliveries_t.c.cluster_id == cluster_id, deliveries_t.c.status.in_(("pending", "sending", "sent")))
-        )
-    ).all()
     status = "skipped" if options.followups == "silent" else "pending"
     for (delivery_id,) in alerts:
         done = conn.execute(
