@@ -306,10 +306,10 @@ def child_steady_profile(args: argparse.Namespace) -> dict[str, Any]:
             "top": top_functions(prof)}
 
 
-def top_functions(prof: cProfile.Profile, count: int = 12) -> list[tuple[str, float]]:
-    """The ``count`` functions with the most time of their own (cProfile tottime), as ``file:line(name)``."""
+def top_functions(prof: cProfile.Profile, n: int = 12) -> list[tuple[str, float]]:
+    """The ``n`` functions with the most time of their own (cProfile tottime), as (file:line(name), seconds)."""
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    top = sorted(stats.items(), key=lambda kv: -kv[1][2])[:count]
+    top = sorted(stats.items(), key=lambda kv: -kv[1][2])[:n]
     return [(f"{Path(f).name}:{line}({fn})", v[2]) for (f, line, fn), v in top]
 
 
@@ -654,7 +654,7 @@ def polls(args: argparse.Namespace, server: ServerProcess, folder: Path, rules: 
         out.append(table(f"Where the time goes: cProfile of one cold pass, {n:,} feeds, SQLite, all stages in one thread "
                          f"({r['stories']:,} stories, {r['wall']:.1f} s wall under the profiler)",
                          ["stage", "cumulative s", "%"], [[k, v, 100 * v / total] for k, v in r["profile"]]))
-        out.append(table("The same pass: the functions with the most time of their own (cProfile tottime)",
+        out.append(table("The same cold pass: the functions with the most time of their own (cProfile tottime)",
                          ["function", "own s", "%"], [[k, v, 100 * v / total] for k, v in r["top"]]))
         steady_n = min(big, 2_000)  # enough feeds for the per-feed costs to outweigh the per-batch ones
         print(f"profile: all-304 steady pass, {steady_n:,} feeds on sqlite…", file=sys.stderr)

@@ -370,9 +370,10 @@ def test_it_uses_the_threshold_the_benchmark_chose():
 
 
 def test_it_screens_candidates_without_refusing_any_pair_same_story_would_join(fp):
-    # may_be_same screens the candidates of a new story before same_story: it must never say
-    # False where same_story, at any gap and threshold, says True. The labelled pairs (tune and
-    # holdout), the synthetic copies' every pair in one group and a sample of the others.
+    # may_be_same (and screen, its batch form) screens the candidates of a new story before
+    # same_story: it must never say False where same_story, at any gap and threshold, says True.
+    # The labelled pairs (tune and holdout), the synthetic copies' every pair in one group and a
+    # sample of the others.
     import random
 
     texts = [(s["title"], s["summary"], s["group"]) for s in load_set()]
@@ -390,6 +391,7 @@ def test_it_screens_candidates_without_refusing_any_pair_same_story_would_join(f
         for new, first in ((a, b), (b, a)):
             for high in (None, 0.3, 1.0):
                 screened = fp.may_be_same(new, first, high)
+                assert fp.screen(new, [first, new], high) == [screened, fp.may_be_same(new, new, high)]
                 for gap in (None, 0.0, 2.0, 10.0, 30.0):
                     same = fp.same_story(new, first, gap, high)
                     joined += same

@@ -62,15 +62,18 @@ def newest_sharing(
 
 
 def insert_bands(conn: Connection, rows: Sequence[tuple[int, int, int]], seen_at: datetime) -> None:
-    """Store ``(band, key, story_id)`` rows, all seen at ``seen_at`` (the stories' first_seen_at),
-    in one statement."""
+    """Store ``(band, key, story_id)`` rows, all seen at ``seen_at`` (the stories' first_seen_at):
+    one statement on PostgreSQL, the driver's own executemany on SQLite (``seen_at`` converted
+    once, by the column's type, as SQLAlchemy would for every row)."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
         bands, keys, ids = (list(column) for column in zip(*rows))
         conn.execute(_INSERT_PG, {"bands": bands, "keys": keys, "ids": ids, "seen_at": seen_at})
-    else:
-        conn.execute(_INSERT_SQLITE, {"rows": json.dumps(rows), "seen_at": seen_at})
+        return
+    convert = bands_t.c.seen_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    seen = convert(seen_at) if convert else seen_at
+    conn.exec_driver_sql(_INSERT_SQLITE, [(band, key, sid, seen) for band, key, sid in rows])
 
 
 def clusters_of(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
@@ -110,17 +113,12 @@ _NEWEST_PG = text(
     " ORDER BY s.story_id DESC LIMIT :per_key)"
     " FROM unnest(CAST(:bands AS integer[]), CAST(:keys AS bigint[])) AS q(band, key)"
 )
-_SEEN_AT = bindparam("seen_at", type_=bands_t.c.seen_at.type)
-_INSERT_SQLITE = text(
-    "INSERT INTO story_bands (band, key, story_id, seen_at)"
-    " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), :seen_at"
-    " FROM json_each(:rows)"
-).bindparams(_SEEN_AT)
+_INSERT_SQLITE = "INSERT INTO story_bands (band, key, story_id, seen_at) VALUES (?, ?, ?, ?)"
 _INSERT_PG = text(
     "INSERT INTO story_bands (band, key, story_id, seen_at)"
     " SELECT b, k, s, :seen_at FROM unnest(CAST(:bands AS smallint[]), CAST(:keys AS bigint[]),"
     " CAST(:ids AS integer[])) AS t(b, k, s)"
-).bindparams(_SEEN_AT)
+).bindparams(bindparam("seen_at", type_=bands_t.c.seen_at.type))
 _CLUSTERS_SQLITE = text(
     "SELECT s.id, s.cluster_id FROM json_each(:ids) AS j JOIN stories AS s ON s.id = j.value"
     " WHERE s.cluster_id IS NOT NULL"

@@ -347,6 +347,26 @@ def _with_batch(stored: Ranked, batch: Counter[int]) -> Ranked:
     return heapq.nlargest(MAX_CANDIDATES, merged)
 
 
+def _comparable(
+    candidates: Ranked,
+    cluster_of: Mapping[int, int],
+    firsts: Mapping[int, tuple[Fingerprint, datetime]],
+    published: datetime,
+    window: float,
+) -> list[tuple[int, float]]:
+    """The clusters of ``candidates``, each once, in rank order, with the hours from their first
+    story to ``published``: those whose first story is known, comparable and within ``window``
+    seconds (a member does not carry an older cluster on)."""
+    out: list[tuple[int, float]] = []
+    for cid in dict.fromkeys(cluster_of[sid] for _, sid in candidates if sid in cluster_of):
+        first = firsts.get(cid)
+        if first is not None:
+            gap = (published - first[1]).total_seconds() / 3600.0
+            if abs(gap) * 3600.0 <= window:
+                out.append((cid, gap))
+    return out
+
+
 def _assign_clusters(
     conn: Connection,
     order: Sequence[str],
@@ -384,17 +404,11 @@ def _assign_clusters(
             continue
         best: tuple[float, int] | None = None
         candidates = _with_batch(stored[u], _shared_bands(batch, fp))
-        for cid in dict.fromkeys(cluster_of[sid] for _, sid in candidates if sid in cluster_of):
-            first = firsts.get(cid)
-            if first is None:
-                continue
-            gap = (published[u] - first[1]).total_seconds() / 3600.0
-            if abs(gap) * 3600.0 > options.window:
-                continue  # the cluster's first story is older than the window: a member does not carry it on
-            if fingerprinter.may_be_same(fp, first[0], options.threshold) and fingerprinter.same_story(
-                fp, first[0], gap, options.threshold
-            ):
-                score = fingerprinter.containment(fp, first[0])
+        compared = _comparable(candidates, cluster_of, firsts, published[u], options.window)
+        screened = fingerprinter.screen(fp, [firsts[cid][0] for cid, _ in compared], options.threshold)
+        for (cid, gap), maybe in zip(compared, screened):
+            if maybe and fingerprinter.same_story(fp, firsts[cid][0], gap, options.threshold):
+                score = fingerprinter.containment(fp, firsts[cid][0])
                 if best is None or score > best[0]:
                     best = (score, cid)
         if best is not None:
@@ -471,6 +485,20 @@ def band_lookup(bands: int) -> Select[Any]:
     )
 
 
+_LIVE_ALERTS = select(deliveries_t.c.id).where(
+    deliveries_t.c.cluster_id == bindparam("cluster_id"), deliveries_t.c.status.in_(("pending", "sending", "sent"))
+)
+_OTHER_FROM_FEED = (
+    select(func.count())
+    .select_from(sightings_t.join(stories_t, stories_t.c.id == sightings_t.c.story_id))
+    .where(
+        stories_t.c.cluster_id == bindparam("cluster_id"),
+        sightings_t.c.feed_id == bindparam("feed_id"),
+        sightings_t.c.id != bindparam("sighting_id"),
+    )
+)
+
+
 def _followups(
     conn: Connection,
     cluster_id: int,
@@ -481,18 +509,11 @@ def _followups(
     result: IngestResult,
 ) -> None:
     """Queue a follow-up on each live alert of ``cluster_id``, once per new outlet."""
-    other_from_feed = conn.execute(
-        select(func.count())
-        .select_from(sightings_t.join(stories_t, stories_t.c.id == sightings_t.c.story_id))
-        .where(stories_t.c.cluster_id == cluster_id, sightings_t.c.feed_id == feed_id, sightings_t.c.id != sighting_id)
-    ).scalar_one()
-    if other_from_feed:
+    alerts = conn.execute(_LIVE_ALERTS, {"cluster_id": cluster_id}).all()
+    if not alerts:
+        return  # most clusters never alerted: nothing to follow up, whichever outlet this is
+    if conn.execute(_OTHER_FROM_FEED, {"cluster_id": cluster_id, "feed_id": feed_id, "sighting_id": sighting_id}).scalar_one():
         return  # this outlet is already known to carry the story
-    alerts = conn.execute(
-        select(deliveries_t.c.id).where(
-            and_(deliveries_t.c.cluster_id == cluster_id, deliveries_t.c.status.in_(("pending", "sending", "sent")))
-        )
-    ).all()
     status = "skipped" if options.followups == "silent" else "pending"
     for (delivery_id,) in alerts:
         done = conn.execute(

@@ -36,6 +36,7 @@ import hashlib
 import re
 import struct
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -552,19 +553,36 @@ class Fingerprinter:
             return contained >= high
         return contained >= TEMPLATE_COPY
 
+    def containment_floor(self, high: float | None = None) -> float:
+        """The lowest content-word containment ``same_story(..., high)`` accepts at any gap."""
+        return min(self.low, self.high if high is None else high, TEMPLATE_COPY)
+
     def may_be_same(self, new: Fingerprint, first: Fingerprint, high: float | None = None) -> bool:
         """A necessary condition of ``same_story(new, first, gap, high)`` whatever the gap, and
         cheaper to check, for screening many candidates: False means ``same_story`` is False;
         True means nothing. It holds while ``same_story`` needs both stories ``reliable``, the
-        content-word containment at ``min(low, high, TEMPLATE_COPY)`` or more, and
+        content-word containment at ``containment_floor(high)`` or more, and
         ``MIN_SHARED_PAIRS`` word pairs in common (a test checks it on the labelled sets)."""
-        high = self.high if high is None else high
         if not (new.reliable and first.reliable) or not new.words or not first.words:
             return False
         a, b = new.word_set, first.word_set
-        if len(a & b) / min(len(a), len(b)) < min(self.low, high, TEMPLATE_COPY):
+        if len(a & b) / min(len(a), len(b)) < self.containment_floor(high):
             return False
         return len(new.pair_set & first.pair_set) >= MIN_SHARED_PAIRS
+
+    def screen(self, new: Fingerprint, firsts: Sequence[Fingerprint], high: float | None = None) -> list[bool]:
+        """``may_be_same(new, first, high)`` for each of ``firsts``: the same answers, in one pass."""
+        if not new.reliable or not new.words:
+            return [False] * len(firsts)
+        floor = self.containment_floor(high)
+        words, size, pairs = new.word_set, len(new.words), new.pair_set
+        return [
+            first.reliable
+            and bool(first.words)
+            and len(words & first.word_set) / min(size, len(first.words)) >= floor
+            and len(pairs & first.pair_set) >= MIN_SHARED_PAIRS
+            for first in firsts
+        ]
 
     def containment(self, a: Fingerprint, b: Fingerprint) -> float:
         """Exact containment of the smaller content-word set in the other (0.0 when either is empty)."""
